@@ -1,0 +1,62 @@
+"""Airflow DAG ``transform``: dbt over the lake (through Cosmos), then the mart checks.
+
+Scheduled on the raw-entity assets: any landing (``ingest_*`` DAGs) triggers it.
+dbt runs as chosen by ``$TOWNSQUARE_DBT_EXECUTION_MODE`` (see docs/airflow.md):
+``build`` (default) is one ``dbt build`` task; ``watcher``/``local`` render one task
+per dbt node with Cosmos from ``dbt_project/target/manifest.json``. Every task that
+touches the DuckDB warehouse runs in the one-slot ``duckdb_writer`` pool.
+dbt and Great Expectations are imported inside the tasks only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pendulum
+from airflow.sdk import AssetAny, dag, task
+
+from townsquare import orchestration as orch
+
+settings = orch.dag_settings()
+mode = orch.transform_mode()
+
+
+@dag(
+    dag_id=orch.TRANSFORM_DAG_ID,
+    schedule=AssetAny(*orch.all_raw_assets()),
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=settings.default_args(),
+    tags=[*orch.TAGS, "transform", "dbt"],
+    doc_md=__doc__,
+)
+def transform() -> None:
+    if mode == "build":
+
+        @task(task_id=orch.DBT_GROUP_ID, pool=orch.POOL)
+        def dbt_build() -> dict[str, Any]:
+            """One `dbt build` of the whole project (also refreshes the manifest)."""
+            with orch.fail_fast():
+                return orch.run_dbt_build(*orch.runtime_paths())
+
+        dbt = dbt_build()
+    else:
+        lake, warehouse = orch.lake_and_warehouse(orch.parse_time_config())
+        dbt = orch.dbt_task_group(
+            mode=mode, lake=lake, warehouse=warehouse, default_args=settings.default_args()
+        )
+
+    @task(pool=orch.POOL)
+    def check_marts() -> dict[str, Any]:
+        """Great Expectations suites on the marts; a failure stops publishing."""
+        with orch.fail_fast():
+            return orch.check_marts(orch.runtime_paths()[1])
+
+    checked = check_marts()
+    dbt >> checked
+    # Next issue: publish (read-only snapshot + Parquet, atomic swap) and render the
+    # dashboard, both downstream of `checked`:  checked >> publish() >> dashboard()
+
+
+transform()

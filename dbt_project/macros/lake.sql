@@ -1,0 +1,148 @@
+{#-
+    Reading the Parquet lake written by the ingestion library:
+
+        <lake>/raw/<entity>/source=<slug>/ingest_date=YYYY-MM-DD/<run_id>-<n>.parquet
+
+    Staging models call lake_source(source_name, table_name) where they would call source():
+    it registers the dependency on the dbt source (lineage, freshness, docs) and renders either
+    a read_parquet() over the entity's files or, when no file has landed yet (DuckDB errors on a
+    glob that matches nothing), a typed empty relation built from the source's declared columns.
+-#}
+
+{% macro lake_root() -%}
+    {%- set root = env_var('TOWNSQUARE_LAKE', '../.townsquare/lake') | trim -%}
+    {%- if root | length > 1 and root.endswith('/') -%}
+        {%- set root = root[:-1] -%}
+    {%- endif -%}
+    {{- return(root) -}}
+{%- endmacro %}
+
+
+{% macro lake_glob(entity) -%}
+    {{- return(lake_root() ~ '/raw/' ~ entity ~ '/*/*/*.parquet') -}}
+{%- endmacro %}
+
+
+{% macro sql_string(value) -%}
+    {{- return("'" ~ (value | string | replace("'", "''")) ~ "'") -}}
+{%- endmacro %}
+
+
+{% macro lake_read(entity) -%}
+    {{- return(
+        'read_parquet(' ~ sql_string(lake_glob(entity))
+        ~ ', union_by_name = true, hive_partitioning = false)'
+    ) -}}
+{%- endmacro %}
+
+
+{#- True when at least one Parquet file of the entity has landed (checked at execution time). -#}
+{% macro lake_has_files(entity) -%}
+    {%- if not execute -%}
+        {{- return(false) -}}
+    {%- endif -%}
+    {%- set result = run_query(
+        'select count(*) as n from (select file from glob(' ~ sql_string(lake_glob(entity)) ~ ') limit 1)'
+    ) -%}
+    {{- return(result.columns[0].values()[0] > 0) -}}
+{%- endmacro %}
+
+
+{#- The graph node of a declared source table; a compiler error if it is not declared. -#}
+{% macro lake_source_node(source_name, table_name) -%}
+    {%- for node in graph.sources.values() -%}
+        {%- if node.source_name == source_name and node.name == table_name -%}
+            {{- return(node) -}}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- exceptions.raise_compiler_error(
+        'lake_source: no source ' ~ source_name ~ '.' ~ table_name ~ ' is declared'
+    ) -}}
+{%- endmacro %}
+
+
+{#- The lake entity of a source node: meta.lake_entity, else the table identifier. -#}
+{% macro lake_entity_of(node) -%}
+    {%- set config_meta = (node.get('config') or {}).get('meta') or {} -%}
+    {%- set node_meta = node.get('meta') or {} -%}
+    {{- return(config_meta.get('lake_entity') or node_meta.get('lake_entity')) -}}
+{%- endmacro %}
+
+
+{#- `(select cast(null as <type>) as <col>, ... where false)` from the declared columns. -#}
+{% macro lake_empty_relation(node) -%}
+    {%- set columns = node.columns.values() | list -%}
+    {%- if columns | length == 0 -%}
+        {{- exceptions.raise_compiler_error(
+            'lake_source: source ' ~ node.source_name ~ '.' ~ node.name ~ ' declares no columns'
+        ) -}}
+    {%- endif -%}
+    {%- set selects = [] -%}
+    {%- for column in columns -%}
+        {%- if not column.data_type -%}
+            {{- exceptions.raise_compiler_error(
+                'lake_source: column ' ~ column.name ~ ' of source ' ~ node.source_name ~ '.'
+                ~ node.name ~ ' has no data_type'
+            ) -}}
+        {%- endif -%}
+        {%- do selects.append('cast(null as ' ~ column.data_type ~ ') as ' ~ adapter.quote(column.name)) -%}
+    {%- endfor -%}
+    {{- return('(select ' ~ (selects | join(', ')) ~ ' where false)') -}}
+{%- endmacro %}
+
+
+{#- What a lake-backed source node reads from right now (files or the typed empty relation). -#}
+{% macro lake_relation_for_node(node) -%}
+    {%- set entity = lake_entity_of(node) -%}
+    {%- if not entity -%}
+        {{- exceptions.raise_compiler_error(
+            'lake_source: source ' ~ node.source_name ~ '.' ~ node.name ~ ' has no meta.lake_entity'
+        ) -}}
+    {%- endif -%}
+    {%- if lake_has_files(entity) -%}
+        {{- return(lake_read(entity)) -}}
+    {%- else -%}
+        {{- return(lake_empty_relation(node)) -}}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro lake_source(source_name, table_name) -%}
+    {#- Calling source() registers the model's dependency on the dbt source. -#}
+    {%- set relation = source(source_name, table_name) -%}
+    {%- if not execute or model.resource_type == 'unit_test' -%}
+        {#- Parsing, or a unit test whose `given` input (format: sql) replaces the source. -#}
+        {{- return(relation) -}}
+    {%- endif -%}
+    {{- return(lake_relation_for_node(lake_source_node(source_name, table_name))) -}}
+{%- endmacro %}
+
+
+{#-
+    `dbt source freshness` on lake sources: max(ingested_at) over the entity's files. With no file
+    landed yet max_loaded_at is null, which dbt reads as "infinitely old": the source is reported
+    stale (error), not skipped. Sources without meta.lake_entity use dbt's default query.
+-#}
+{% macro duckdb__collect_freshness(source, loaded_at_field, filter) -%}
+    {%- set found = namespace(node=none) -%}
+    {%- for node in graph.sources.values() -%}
+        {%- if found.node is none and node.identifier == source.identifier
+              and node.schema == source.schema and lake_entity_of(node) -%}
+            {%- set found.node = node -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set lake_node = found.node -%}
+    {%- if lake_node is none -%}
+        {{- return(dbt.default__collect_freshness(source, loaded_at_field, filter)) -}}
+    {%- endif -%}
+    {%- call statement('collect_freshness', fetch_result=True, auto_begin=False) -%}
+        select
+            max({{ loaded_at_field }}) as max_loaded_at,
+            {{ current_timestamp() }} as snapshotted_at
+        from {{ lake_relation_for_node(lake_node) }} as lake_rows
+        {% if filter %}
+        where {{ filter }}
+        {% endif %}
+    {%- endcall -%}
+    {{- return(load_result('collect_freshness')) -}}
+{%- endmacro %}

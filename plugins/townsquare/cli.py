@@ -1,0 +1,309 @@
+"""The ``townsquare`` command (a contract: scripts and tests outside the project call it).
+
+Every command exits non-zero with a one-line reason on failure; ``--json`` prints a
+machine summary on stdout (progress goes to stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from townsquare import __version__
+from townsquare.config import DEFAULT_HOME, TownsquareConfig, load_config
+
+
+class Failure(click.ClickException):
+    """Printed as ``townsquare: error: <one line>`` with exit code 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"townsquare: error: {self.format_message()}", err=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _progress(quiet: bool) -> Callable[[str], None]:
+    def say(msg: str) -> None:
+        if not quiet:
+            click.echo(msg, err=True)
+
+    return say
+
+
+def _emit(payload: dict[str, Any]) -> None:
+    click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
+
+
+def _optional_config(path: str | None) -> TownsquareConfig | None:
+    candidate = path or os.environ.get("TOWNSQUARE_CONFIG")
+    if candidate:
+        return load_config(candidate)
+    if Path("townsquare.yml").exists():
+        return load_config("townsquare.yml")
+    return None
+
+
+def _lake(lake: str | None, cfg: TownsquareConfig | None) -> str:
+    if lake:
+        return lake if "://" in lake else str(Path(lake).resolve())
+    if os.environ.get("TOWNSQUARE_LAKE"):
+        return os.environ["TOWNSQUARE_LAKE"]
+    return cfg.lake_path if cfg else str(Path(DEFAULT_HOME, "lake").resolve())
+
+
+def _warehouse(warehouse: str | None, cfg: TownsquareConfig | None) -> str:
+    if warehouse:
+        return str(Path(warehouse).resolve())
+    if os.environ.get("TOWNSQUARE_WAREHOUSE"):
+        return os.environ["TOWNSQUARE_WAREHOUSE"]
+    return cfg.warehouse_path if cfg else str(Path(DEFAULT_HOME, "warehouse.duckdb").resolve())
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn any exception into a one-line error and exit code 1."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except KeyboardInterrupt:
+            raise Failure("interrupted") from None
+        except Exception as exc:
+            if os.environ.get("TOWNSQUARE_DEBUG"):
+                raise
+            raise Failure(_one_line(exc)) from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="townsquare")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details to stderr.")
+def main(verbose: bool) -> None:
+    """Townsquare: community analytics from internet traffic to contributors to revenue."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+@main.command()
+@click.argument("source_type", metavar="TYPE")
+@click.argument("location")
+@click.option(
+    "--name", required=True, help="Source instance name (a slug: lowercase, digits, - or _)."
+)
+@click.option(
+    "--lake",
+    help="Lake root (path or fsspec URL). Default: config, $TOWNSQUARE_LAKE or ./.townsquare/lake.",
+)
+@click.option(
+    "--since", help="Only records on or after this ISO 8601 time (overrides the stored watermark)."
+)
+@click.option(
+    "--option", "options", multiple=True, metavar="KEY=VALUE", help="Connector option (repeatable)."
+)
+@click.option(
+    "--credential-env",
+    "cred_env",
+    multiple=True,
+    metavar="KEY=ENVVAR",
+    help="Take a credential (username, password, token) from an environment variable.",
+)
+@click.option(
+    "--threshold",
+    type=float,
+    default=None,
+    help="Largest share of quarantined rows before the landing fails (default 0.05).",
+)
+@click.option(
+    "--config", "config_path", help="townsquare.yml (for the lake and threshold defaults)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@_guard
+def ingest(
+    source_type: str,
+    location: str,
+    name: str,
+    lake: str | None,
+    since: str | None,
+    options: tuple[str, ...],
+    cred_env: tuple[str, ...],
+    threshold: float | None,
+    config_path: str | None,
+    as_json: bool,
+) -> None:
+    """Land one ad-hoc source without a config file.
+
+    TYPE is a source type (wxr, wordpress, feed); LOCATION a file, folder or URL.
+    """
+    from pydantic import ValidationError
+
+    from townsquare.config import Credentials, SourceConfig, format_validation_error
+    from townsquare.pipeline import ingest_source
+
+    cfg = _optional_config(config_path)
+    opts: dict[str, Any] = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise Failure(f"--option expects KEY=VALUE, got {item!r}")
+        opts[key] = yaml_scalar(value)
+    env_map = {}
+    for item in cred_env:
+        key, sep, var = item.partition("=")
+        if not sep:
+            raise Failure(f"--credential-env expects KEY=ENVVAR, got {item!r}")
+        env_map[key] = var
+    if since:
+        _check_iso(since)
+    if "://" not in location and not Path(location).exists():
+        raise Failure(f"{location}: no such file or folder")
+    try:
+        source = SourceConfig(
+            type=source_type,
+            name=name,
+            location=location,
+            options=opts,
+            credentials=Credentials(env=env_map),
+        )
+    except ValidationError as exc:
+        raise Failure(format_validation_error(exc, "ingest")) from None
+    if "://" not in location:
+        source.location = str(Path(location).resolve())
+    result = ingest_source(
+        source,
+        lake=_lake(lake, cfg),
+        since=since,
+        quarantine_threshold=threshold
+        if threshold is not None
+        else (cfg.quarantine_threshold if cfg else 0.05),
+        progress=_progress(False),
+    )
+    if as_json:
+        _emit(result.to_json())
+    else:
+        for entity, r in sorted(result.entities.items()):
+            click.echo(f"{entity}: {r.rows} rows written, {r.quarantined} quarantined")
+        click.echo(f"run {result.run_id} in {result.seconds:.1f}s")
+
+
+def yaml_scalar(value: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+
+
+def _check_iso(value: str) -> None:
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Failure(f"--since: not an ISO 8601 date or time: {value!r}") from None
+
+
+@main.command()
+@click.option("--lake", help="Lake root. Default: config, $TOWNSQUARE_LAKE or ./.townsquare/lake.")
+@click.option(
+    "--warehouse",
+    help="Working DuckDB file. Default: config, $TOWNSQUARE_WAREHOUSE or ./.townsquare/warehouse.duckdb.",
+)
+@click.option("--config", "config_path", help="townsquare.yml.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@_guard
+def build(lake: str | None, warehouse: str | None, config_path: str | None, as_json: bool) -> None:
+    """dbt build over the lake, then the mart checks."""
+    from townsquare.build import build as run_build
+
+    cfg = _optional_config(config_path)
+    result = run_build(_lake(lake, cfg), _warehouse(warehouse, cfg), progress=_progress(False))
+    if as_json:
+        _emit(result.to_json())
+    else:
+        for mart, rows in result.marts.items():
+            click.echo(f"{mart}: {rows} rows")
+        click.echo(f"built {result.warehouse} in {result.seconds:.1f}s")
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    default=None,
+    help="townsquare.yml (default: $TOWNSQUARE_CONFIG or ./townsquare.yml).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@_guard
+def run(config_path: str | None, as_json: bool) -> None:
+    """Run every configured source's ingest DAG and the transform DAG in-process."""
+    from townsquare.orchestration import run_all
+
+    summary = run_all(config_path)
+    if as_json:
+        _emit(summary)
+    else:
+        click.echo(json.dumps(summary, indent=2, default=str))
+
+
+@main.command()
+@click.option(
+    "--home",
+    default=None,
+    help="Folder for the demo's lake and warehouse (default ./.townsquare/demo).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@_guard
+def demo(home: str | None, as_json: bool) -> None:
+    """Land the bundled sample sources, build, check and print a summary."""
+    from townsquare.demo import run_demo
+
+    summary = run_demo(home or str(Path(DEFAULT_HOME, "demo")), progress=_progress(False))
+    if as_json:
+        _emit(summary.to_json())
+    else:
+        click.echo(summary.render())
+
+
+@main.command()
+@click.option(
+    "--write", is_flag=True, help="Regenerate expectations/raw_*.json from the schema registry."
+)
+@_guard
+def expectations(write: bool) -> None:
+    """Check (or --write) the raw landing suites against the schema registry."""
+    from townsquare.quality import stale_suites, write_suites
+
+    if write:
+        for path in write_suites():
+            click.echo(f"wrote {path}")
+        return
+    stale = stale_suites()
+    if stale:
+        raise Failure(
+            f"suites out of date: {', '.join(stale)}; run `townsquare expectations --write`"
+        )
+    click.echo("expectation suites are current")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,151 @@
+"""``townsquare demo``: the bundled sample sources, landed, built, checked, summarised.
+
+Runs with no network: every sample is a file shipped inside the package.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from townsquare.build import BuildResult, build
+from townsquare.config import SourceConfig
+from townsquare.paths import samples_dir
+from townsquare.pipeline import IngestResult, ingest_source
+
+Progress = Callable[[str], None]
+
+DEMO_SOURCES: tuple[tuple[str, str, str], ...] = (
+    # (type, name, location relative to the samples folder)
+    ("wxr", "lumen-blog", "blog/lumen-blog.wxr.xml"),
+    ("feed", "lumen-community", "blog/community"),
+    ("feed", "lumen-releases", "blog/lumen-releases.atom.xml"),
+)
+
+
+def demo_sources() -> list[SourceConfig]:
+    base = samples_dir()
+    return [
+        SourceConfig(type=t, name=n, location=str(base / loc), options={"follow_comments": False})
+        for t, n, loc in DEMO_SOURCES
+    ]
+
+
+@dataclass
+class DemoSummary:
+    home: str
+    lake: str
+    warehouse: str
+    ingests: list[IngestResult] = field(default_factory=list)
+    build: BuildResult | None = None
+    layers: dict[str, dict[str, int]] = field(default_factory=dict)
+    top_sites: list[tuple[str, int, int]] = field(default_factory=list)
+    top_posts: list[tuple[str, int]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "home": self.home,
+            "lake": self.lake,
+            "warehouse": self.warehouse,
+            "sources": [r.to_json() for r in self.ingests],
+            "build": self.build.to_json() if self.build else None,
+            "layers": self.layers,
+            "top_referring_sites": [
+                {"referring_domain": d, "inbound_links": links, "comments": c}
+                for d, links, c in self.top_sites
+            ],
+            "seconds": round(self.seconds, 3),
+        }
+
+    def render(self) -> str:
+        out = ["", "Townsquare demo", "=" * 15, ""]
+        out.append("Rows per layer")
+        width = max((len(n) for layer in self.layers.values() for n in layer), default=10)
+        for layer, tables in self.layers.items():
+            out.append(f"  {layer}")
+            for name, rows in tables.items():
+                out.append(f"    {name:<{width}}  {rows:>7,}")
+        out += ["", "Top referring sites (inbound links = trackbacks + pingbacks)"]
+        out.append(f"    {'site':<32} {'links':>6} {'comments':>9}")
+        for domain, links, comments in self.top_sites:
+            out.append(f"    {domain:<32} {links:>6} {comments:>9}")
+        out += ["", "Most-linked posts"]
+        for title, links in self.top_posts:
+            out.append(f"    {links:>4}  {title}")
+        out += [
+            "",
+            f"Lake:      {self.lake}",
+            f"Warehouse: {self.warehouse}  (marts in schema `marts`)",
+            f"Try:       duckdb -readonly {self.warehouse} "
+            '"select * from marts.fct_inbound_reach_by_site order by inbound_links desc limit 10"',
+            f"Done in {self.seconds:.1f}s.",
+        ]
+        return "\n".join(out)
+
+
+def run_demo(home: str, progress: Progress | None = None) -> DemoSummary:
+    started = time.monotonic()
+    say = progress or (lambda _m: None)
+    root = Path(home).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    lake, warehouse = str(root / "lake"), str(root / "warehouse.duckdb")
+    summary = DemoSummary(home=str(root), lake=lake, warehouse=warehouse)
+    sources = demo_sources()
+    for i, source in enumerate(sources, 1):
+        say(f"[{i}/{len(sources) + 1}] landing {source.name} ({source.type})")
+        summary.ingests.append(ingest_source(source, lake=lake, progress=say, credentials={}))
+    say(f"[{len(sources) + 1}/{len(sources) + 1}] building the warehouse (dbt build + mart checks)")
+    summary.build = build(lake, warehouse, progress=say)
+    _describe(summary)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _describe(summary: DemoSummary) -> None:
+    import duckdb
+
+    raw: dict[str, int] = {}
+    quarantined: dict[str, int] = {}
+    for r in summary.ingests:
+        for entity, er in r.entities.items():
+            raw[entity] = raw.get(entity, 0) + er.rows
+            quarantined[entity] = quarantined.get(entity, 0) + er.quarantined
+    with duckdb.connect(summary.warehouse, read_only=True) as con:
+
+        def tables(schema: str) -> dict[str, int]:
+            names = con.execute(
+                "select table_name from information_schema.tables where table_schema = ? "
+                "order by 1",
+                [schema],
+            ).fetchall()
+            return {
+                n: con.execute(f'select count(*) from "{schema}"."{n}"').fetchall()[0][0]
+                for (n,) in names
+            }
+
+        summary.layers = {
+            "raw (lake)": dict(sorted(raw.items())),
+            "quarantine (lake)": dict(sorted(quarantined.items())),
+            "staging": tables("staging"),
+            "marts": tables("marts"),
+        }
+        summary.top_sites = [
+            (d, int(links), int(c))
+            for d, links, c in con.execute(
+                "select referring_domain, sum(inbound_links), sum(comments) "
+                "from marts.fct_inbound_reach_by_site group by 1 "
+                "order by 2 desc, 3 desc, 1 limit 5"
+            ).fetchall()
+        ]
+        summary.top_posts = [
+            (str(t), int(n))
+            for t, n in con.execute(
+                "select coalesce(post_title, post_key), sum(inbound_links) "
+                "from marts.fct_inbound_reach_monthly group by 1 "
+                "having sum(inbound_links) > 0 order by 2 desc, 1 limit 3"
+            ).fetchall()
+        ]

@@ -1,0 +1,297 @@
+"""Great Expectations gates: raw landings (row-level, per record batch) and marts.
+
+The suites live in ``expectations/<entity>.json`` in Great Expectations' suite format.
+They are generated from the schema registry (``townsquare expectations --write``) so
+the gate and the schema cannot drift; a test checks the committed files are current.
+
+Row-level expectations carry ``meta.row_level = true`` and ``meta.reason``: rows
+they flag go to quarantine with that reason. Any other failed expectation fails
+the whole batch. Great Expectations is imported lazily (it takes seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from townsquare.paths import expectations_dir
+from townsquare.schemas import ENTITIES, EntitySpec
+
+log = logging.getLogger("townsquare.quality")
+
+URL_REGEX = r"^https?://[^\s/?#@]+(?::[0-9]+)?(?:[/?#][^\s]*)?$"
+EARLIEST = "1990-01-01T00:00:00+00:00"
+FUTURE_SLACK = timedelta(days=1)
+
+
+class QualityGateError(RuntimeError):
+    """A batch or a mart failed its quality gate."""
+
+
+# -- suites ----------------------------------------------------------------------------
+
+
+def _exp(type_: str, reason: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    if reason:
+        meta = {"row_level": True, "reason": reason}
+    return {"type": type_, "kwargs": kwargs, "meta": meta}
+
+
+def suite_for(spec: EntitySpec) -> dict[str, Any]:
+    """The landing suite of a raw entity, as Great Expectations suite JSON."""
+    exps: list[dict[str, Any]] = [
+        _exp("expect_table_columns_to_match_set", column_set=spec.data_columns, exact_match=True)
+    ]
+    required = list(dict.fromkeys([*spec.key, *spec.required]))
+    for col in required:
+        exps.append(_exp("expect_column_values_to_not_be_null", f"{col} is missing", column=col))
+    if len(spec.key) == 1:
+        exps.append(
+            _exp(
+                "expect_column_values_to_be_unique",
+                f"duplicate {spec.key[0]} in batch",
+                column=spec.key[0],
+            )
+        )
+    else:
+        exps.append(
+            _exp(
+                "expect_compound_columns_to_be_unique",
+                "duplicate key in batch",
+                column_list=list(spec.key),
+            )
+        )
+    for col in spec.timestamps:
+        exps.append(
+            _exp(
+                "expect_column_values_to_be_between",
+                f"{col} is before 1990 or in the future",
+                column=col,
+                min_value=EARLIEST,
+                max_value={"$PARAMETER": "latest_timestamp"},
+            )
+        )
+    for col in spec.urls:
+        exps.append(
+            _exp(
+                "expect_column_values_to_match_regex",
+                f"{col} is not an absolute http(s) URL",
+                column=col,
+                regex=URL_REGEX,
+            )
+        )
+    return {
+        "name": f"raw_{spec.name}",
+        "expectations": exps,
+        "meta": {
+            "generated_by": "townsquare expectations --write",
+            "entity": spec.name,
+            "note": "Row-level expectations (meta.row_level) quarantine the rows they flag; "
+            "any other failure fails the batch.",
+        },
+    }
+
+
+def suite_path(entity: str) -> Path:
+    return expectations_dir() / f"raw_{entity}.json"
+
+
+def write_suites(directory: Path | None = None) -> list[Path]:
+    directory = directory or expectations_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for spec in ENTITIES.values():
+        path = directory / f"raw_{spec.name}.json"
+        path.write_text(json.dumps(suite_for(spec), indent=2, sort_keys=True) + "\n")
+        written.append(path)
+    return written
+
+
+def stale_suites(directory: Path | None = None) -> list[str]:
+    """Names of committed suites that differ from what the registry generates."""
+    directory = directory or expectations_dir()
+    stale = []
+    for spec in ENTITIES.values():
+        path = directory / f"raw_{spec.name}.json"
+        if not path.exists() or json.loads(path.read_text()) != suite_for(spec):
+            stale.append(path.name)
+    return stale
+
+
+def load_suite_json(entity: str) -> dict[str, Any]:
+    path = suite_path(entity)
+    if not path.exists():
+        raise QualityGateError(
+            f"no expectation suite for {entity} at {path}; run `townsquare expectations --write`"
+        )
+    return json.loads(path.read_text())
+
+
+# -- Great Expectations runtime -------------------------------------------------------------
+
+
+@cache
+def _gx() -> Any:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    logging.getLogger("great_expectations._docs_decorators").setLevel(logging.WARNING)
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations as gx
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    return gx
+
+
+@cache
+def _context() -> Any:
+    gx = _gx()
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return ctx
+
+
+@cache
+def _batch_definition(name: str) -> Any:
+    ctx = _context()
+    ds = ctx.data_sources.add_pandas(f"townsquare_{name}")
+    asset = ds.add_dataframe_asset(name)
+    return asset.add_batch_definition_whole_dataframe("batch")
+
+
+def _suite_object(doc: dict[str, Any]) -> Any:
+    gx = _gx()
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    exps = [
+        ExpectationConfiguration(
+            type=e["type"], kwargs=e["kwargs"], meta=e.get("meta") or {}
+        ).to_domain_obj()
+        for e in doc["expectations"]
+    ]
+    return gx.ExpectationSuite(name=doc["name"], expectations=exps, meta=doc.get("meta") or {})
+
+
+@cache
+def _raw_suite(entity: str) -> Any:
+    return _suite_object(load_suite_json(entity))
+
+
+def _validate(batch_name: str, df: Any, suite: Any, params: dict[str, Any]) -> Any:
+    batch = _batch_definition(batch_name).get_batch(batch_parameters={"dataframe": df})
+    return batch.validate(
+        suite, result_format={"result_format": "COMPLETE"}, expectation_parameters=params
+    )
+
+
+class RawGate:
+    """The landing gate: plugs into ``LakeRun(gate=...)``; runs once per record batch."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        latest = (now or datetime.now(UTC)) + FUTURE_SLACK
+        self.params = {"latest_timestamp": latest.isoformat()}
+
+    def __call__(self, spec: EntitySpec, rows: list[dict[str, Any]]) -> dict[int, str]:
+        import pandas as pd
+
+        suite = _raw_suite(spec.name)
+        df = pd.DataFrame.from_records(rows, columns=spec.data_columns)
+        for col in spec.timestamps:
+            df[col] = pd.to_datetime(df[col], utc=True)
+        result = _validate(f"raw_{spec.name}", df, suite, self.params)
+        bad: dict[int, str] = {}
+        fatal: list[str] = []
+        for res in result.results:
+            if res.success:
+                continue
+            cfg = res.expectation_config
+            meta = cfg.meta or {}
+            if meta.get("row_level"):
+                indices = (res.result or {}).get("unexpected_index_list") or []
+                for idx in indices:
+                    i = int(idx["index"] if isinstance(idx, dict) else idx)
+                    bad[i] = f"{bad[i]}; {meta['reason']}" if i in bad else meta["reason"]
+                if not indices and res.exception_info.get("raised_exception"):
+                    fatal.append(
+                        f"{cfg.type} raised: {res.exception_info.get('exception_message')}"
+                    )
+            else:
+                fatal.append(f"{cfg.type} {dict(cfg.kwargs)} failed")
+        if fatal:
+            raise QualityGateError(f"{spec.name}: batch failed its suite: {'; '.join(fatal)}")
+        return bad
+
+
+def check_quarantine_threshold(entity: str, rows: int, quarantined: int, threshold: float) -> None:
+    total = rows + quarantined
+    share = quarantined / total if total else 0.0
+    if share > threshold:
+        raise QualityGateError(
+            f"{entity}: {quarantined} of {total} rows ({share:.1%}) failed row-level checks, "
+            f"over the {threshold:.1%} threshold; nothing landed, bad rows are in quarantine"
+        )
+
+
+# -- marts -----------------------------------------------------------------------------------
+
+
+def mart_suites() -> list[dict[str, Any]]:
+    """The hand-written mart suites in ``expectations/marts/*.json``."""
+    return [
+        json.loads(p.read_text()) for p in sorted((expectations_dir() / "marts").glob("*.json"))
+    ]
+
+
+def check_marts(warehouse: str, schema: str = "marts") -> dict[str, int]:
+    """Validate every mart that has a suite; raises QualityGateError listing the failures.
+
+    Returns the number of expectations evaluated per mart.
+    """
+    import duckdb
+    import pandas as pd
+
+    failures: list[str] = []
+    evaluated: dict[str, int] = {}
+    with duckdb.connect(warehouse, read_only=True) as con:
+        for doc in mart_suites():
+            table = doc["meta"]["table"]
+            exists = con.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = ? and table_name = ?",
+                [schema, table],
+            ).fetchall()[0][0]
+            if not exists:
+                failures.append(f"{table}: mart table {schema}.{table} does not exist")
+                continue
+            df = con.execute(f'select * from "{schema}"."{table}"').df()
+            for col, typ in con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ?",
+                [schema, table],
+            ).fetchall():
+                if typ == "DATE":  # compare dates like timestamps, against ISO strings
+                    df[col] = pd.to_datetime(df[col], utc=True)
+            result = _validate(f"mart_{table}", df, _suite_object(doc), {})
+            evaluated[table] = len(result.results)
+            for res in result.results:
+                if not res.success:
+                    cfg = res.expectation_config
+                    column = cfg.kwargs.get("column") or cfg.kwargs.get("column_list") or ""
+                    observed = (res.result or {}).get("observed_value")
+                    sample = (res.result or {}).get("partial_unexpected_list")
+                    detail = f" observed {observed}" if observed is not None else ""
+                    detail += f" e.g. {sample[:3]}" if sample else ""
+                    error = (res.exception_info or {}).get("exception_message")
+                    detail += f" raised {error}" if error else ""
+                    failures.append(f"{table}: {cfg.type} {column}{detail}".rstrip())
+    if failures:
+        raise QualityGateError("mart checks failed: " + "; ".join(failures))
+    return evaluated

@@ -1,0 +1,654 @@
+"""The dbt project end to end: a real Parquet lake -> `dbt build` -> marts in DuckDB.
+
+The lake is written with pyarrow in the layout and schemas the ingestion library uses. Expected
+mart rows are computed by hand from the rows below (see the comments next to them). dbtRunner is
+not safe to run concurrently in one process, so every dbt invocation lives in this one module.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from dbt.cli.main import dbtRunner, dbtRunnerResult
+
+from townsquare.schemas import ENTITIES
+
+PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+MARTS = ("fct_inbound_reach_monthly", "fct_inbound_reach_by_site")
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("dbt")]
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+OLD = NOW - timedelta(days=5)  # first comments load
+THREE_DAYS_AGO = NOW - timedelta(days=3)  # comments' latest load: freshness warns (> 2 days)
+RECENT = NOW - timedelta(hours=1)  # trackbacks' latest load: fresh
+
+JAN = date(2024, 1, 1)
+FEB = date(2024, 2, 1)
+HELLO = "https://acme.example/2024/01/hello/"
+SECOND = "https://acme.example/2024/02/second/"
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+# --- the lake ---------------------------------------------------------------------------------
+
+
+def land(
+    lake: Path,
+    entity: str,
+    source: str,
+    run_id: str,
+    ingested_at: datetime,
+    rows: list[dict[str, Any]],
+) -> Path:
+    """Write one Parquet file of ``entity`` rows exactly where the ingestion library would."""
+    spec = ENTITIES[entity]
+    unknown = {key for row in rows for key in row} - set(spec.data_columns)
+    assert not unknown, f"test rows carry columns {entity} does not have: {unknown}"
+    records = [
+        {
+            "source": source,
+            "ingested_at": ingested_at,
+            "run_id": run_id,
+            **{column: row.get(column) for column in spec.data_columns},
+            "raw": json.dumps(row, default=str, sort_keys=True),
+        }
+        for row in rows
+    ]
+    folder = (
+        lake
+        / "raw"
+        / entity
+        / f"source={source}"
+        / f"ingest_date={ingested_at.astimezone(UTC):%Y-%m-%d}"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{run_id}-0.parquet"
+    pq.write_table(pa.Table.from_pylist(records, schema=spec.schema), path)
+    return path
+
+
+def trackback(
+    trackback_id: str,
+    kind: str,
+    source_url: str,
+    received_at: datetime,
+    target_post_id: str | None,
+    target_url: str,
+    source_domain: str | None = None,
+    origin: str = "receiver",
+) -> dict[str, Any]:
+    return {
+        "trackback_id": trackback_id,
+        "kind": kind,
+        "source_url": source_url,
+        "source_domain": source_domain,
+        "target_post_id": target_post_id,
+        "target_url": target_url,
+        "blog_name": None,
+        "title": f"title of {trackback_id}",
+        "excerpt": "an excerpt",
+        "received_at": received_at,
+        "origin": origin,
+    }
+
+
+def comment(
+    comment_id: str,
+    status: str,
+    author_url: str | None,
+    post_id: str,
+    published_at: datetime,
+    comment_type: str = "comment",
+    author_email: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "comment_id": comment_id,
+        "post_id": post_id,
+        "post_url": {"1": HELLO, "2": SECOND}[post_id],
+        "parent_id": None,
+        "comment_type": comment_type,
+        "status": status,
+        "author_name": f"author of {comment_id}",
+        "author_email": author_email,
+        "author_url": author_url,
+        "published_at": published_at,
+        "content_text": "nice post",
+    }
+
+
+def post(post_id: str, title: str, url: str) -> dict[str, Any]:
+    return {
+        "post_id": post_id,
+        "site_url": "https://acme.example",
+        "post_type": "post",
+        "status": "publish",
+        "title": title,
+        "slug": title.lower().replace(" ", "-"),
+        "url": url,
+        "author_name": "Ada",
+        "author_login": "ada",
+        "published_at": utc(2024, 1, 1),
+        "modified_at": utc(2024, 1, 2),
+        "content_text": "body",
+        "categories": ["news"],
+        "tags": ["dbt", "duckdb"],
+        "comment_count": 3,
+        "comments_feed_url": None,
+    }
+
+
+def land_trackbacks_and_comments(lake: Path) -> None:
+    """Blog posts are not landed here: that entity takes the empty-relation path."""
+    land(
+        lake,
+        "trackbacks",
+        "acme",
+        "r1",
+        THREE_DAYS_AGO,
+        [
+            # superseded by run r2 below: must count once
+            trackback(
+                "tb-1",
+                "trackback",
+                "https://www.Friend.example/links",
+                utc(2024, 1, 10, 12),
+                "1",
+                HELLO,
+            ),
+            # found as comment c-9, which is spam: excluded
+            trackback(
+                "c-9",
+                "pingback",
+                "https://spammy.example/x",
+                utc(2024, 1, 22),
+                "1",
+                HELLO,
+                "spammy.example",
+                "wxr",
+            ),
+            # a post of the blog pinging another one: self-link, excluded
+            trackback(
+                "c-10", "pingback", SECOND, utc(2024, 2, 2), "1", HELLO, "acme.example", "wxr"
+            ),
+            trackback(
+                "tb-3",
+                "trackback",
+                "https://friend.example/again",
+                utc(2024, 2, 14),
+                "2",
+                SECOND,
+                "friend.example",
+            ),
+            # only the target URL is known: resolved to post 2 once posts have landed
+            trackback(
+                "tb-6",
+                "trackback",
+                "https://third.example/x",
+                utc(2024, 2, 25),
+                None,
+                SECOND,
+                "third.example",
+            ),
+        ],
+    )
+    land(
+        lake,
+        "trackbacks",
+        "acme",
+        "r2",
+        RECENT,
+        [
+            trackback(
+                "tb-1",
+                "trackback",
+                "https://www.Friend.example/links",
+                utc(2024, 1, 10, 12),
+                "1",
+                HELLO,
+            ),
+            # 23:30 at UTC-5 on January 31st is February 1st in UTC
+            trackback(
+                "tb-5",
+                "pingback",
+                "https://other.example/feb",
+                datetime(2024, 1, 31, 23, 30, tzinfo=timezone(timedelta(hours=-5))),
+                "1",
+                HELLO,
+                "Other.Example",
+            ),
+        ],
+    )
+    # Same ingested_at: the later run_id (r2b) wins, so tb-2 is a pingback.
+    land(
+        lake,
+        "trackbacks",
+        "acme",
+        "r2a",
+        RECENT,
+        [
+            trackback(
+                "tb-2", "trackback", "https://other.example/post", utc(2024, 1, 20), "1", HELLO
+            ),
+        ],
+    )
+    land(
+        lake,
+        "trackbacks",
+        "acme",
+        "r2b",
+        RECENT,
+        [
+            trackback(
+                "tb-2", "pingback", "https://other.example/post", utc(2024, 1, 20), "1", HELLO
+            ),
+        ],
+    )
+    land(
+        lake,
+        "trackbacks",
+        "beta",
+        "r1",
+        THREE_DAYS_AGO,
+        [
+            trackback(
+                "tb-4",
+                "trackback",
+                "https://friend.example/links",
+                utc(2024, 2, 20),
+                "7",
+                "https://beta.example/p7",
+                "friend.example",
+            ),
+        ],
+    )
+
+    land(
+        lake,
+        "blog_comments",
+        "acme",
+        "r0",
+        OLD,
+        [
+            # pending in the first load, approved in the next one: counts
+            comment(
+                "c-4",
+                "hold",
+                "https://Other.example/me",
+                "2",
+                utc(2024, 2, 3),
+                author_email="o@other.example",
+            ),
+        ],
+    )
+    land(
+        lake,
+        "blog_comments",
+        "acme",
+        "r1",
+        THREE_DAYS_AGO,
+        [
+            comment(
+                "c-1",
+                "1",
+                "https://friend.example/",
+                "1",
+                utc(2024, 1, 15),
+                author_email="friend@friend.example",
+            ),
+            comment("c-2", "hold", "https://other.example", "1", utc(2024, 1, 16)),  # pending
+            comment(
+                "c-3", "approved", None, "2", utc(2024, 2, 4), author_email="anon@mail.example"
+            ),  # no site
+            comment(
+                "c-4",
+                "approved",
+                "https://Other.example/me",
+                "2",
+                utc(2024, 2, 3),
+                author_email="o@other.example",
+            ),
+            comment("c-5", "trash", "https://friend.example/", "1", utc(2024, 1, 18)),
+            comment(
+                "c-6",
+                "approved",
+                "https://www.friend.example/blog",
+                "2",
+                utc(2024, 2, 16),
+                comment_type="",
+            ),
+            comment(
+                "c-9",
+                "spam",
+                "https://spammy.example/x",
+                "1",
+                utc(2024, 1, 22),
+                comment_type="pingback",
+            ),
+            comment("c-10", "approved", SECOND, "1", utc(2024, 2, 2), comment_type="pingback"),
+        ],
+    )
+
+
+def land_posts(lake: Path) -> None:
+    land(
+        lake, "blog_posts", "acme", "r3", NOW - timedelta(days=2), [post("1", "Hello wrld", HELLO)]
+    )
+    land(
+        lake,
+        "blog_posts",
+        "acme",
+        "r4",
+        RECENT,
+        [
+            post("1", "Hello world", HELLO),
+            post("2", "Second post", SECOND),
+        ],
+    )
+
+
+# --- running dbt ------------------------------------------------------------------------------
+
+
+def run_dbt(root: Path, *args: str) -> dbtRunnerResult:
+    return dbtRunner().invoke(
+        [
+            *args,
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            "--target-path",
+            str(root / "target"),
+            "--log-path",
+            str(root / "logs"),
+        ]
+    )
+
+
+def query(warehouse: Path, sql: str) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+MONTHLY_SQL = """
+    select
+        month, source, referring_domain, post_key, post_title, post_url,
+        trackbacks, pingbacks, comments, inbound_links, distinct_referring_urls
+    from marts.fct_inbound_reach_monthly
+    order by month, source, referring_domain, post_key
+"""
+BY_SITE_SQL = """
+    select
+        month, referring_domain, trackbacks, pingbacks, comments, inbound_links,
+        distinct_referring_urls, posts_reached, blogs_reached
+    from marts.fct_inbound_reach_by_site
+    order by month, referring_domain
+"""
+
+
+@dataclass
+class Warehouse:
+    root: Path
+    lake: Path
+    path: Path
+    build_seconds: list[float] = field(default_factory=list)
+    builds: list[dbtRunnerResult] = field(default_factory=list)
+    monthly: list[list[tuple[Any, ...]]] = field(default_factory=list)
+    by_site: list[list[tuple[Any, ...]]] = field(default_factory=list)
+    text_values: list[tuple[str, str, str]] = field(default_factory=list)
+    freshness: dbtRunnerResult | None = None
+
+    def build(self) -> None:
+        started = time.perf_counter()
+        result = run_dbt(self.root, "build")
+        self.build_seconds.append(time.perf_counter() - started)
+        self.builds.append(result)
+        assert result.success, f"dbt build failed: {result.exception or result.result}"
+        self.monthly.append(query(self.path, MONTHLY_SQL))
+        self.by_site.append(query(self.path, BY_SITE_SQL))
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    """Phase 1: trackbacks and comments landed, no posts; phase 2: posts land, build again."""
+    root = tmp_path_factory.mktemp("dbt")
+    wh = Warehouse(root=root, lake=root / "lake", path=root / "warehouse.duckdb")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TOWNSQUARE_LAKE", str(wh.lake))
+        mp.setenv("TOWNSQUARE_WAREHOUSE", str(wh.path))
+        mp.setenv("DO_NOT_TRACK", "1")
+        mp.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        land_trackbacks_and_comments(wh.lake)
+        wh.build()
+        wh.text_values = query(
+            wh.path,
+            """
+            select table_name, column_name, data_type
+            from information_schema.columns
+            where table_schema = 'marts'
+            """,
+        )
+        wh.freshness = run_dbt(root, "source", "freshness")
+        land_posts(wh.lake)
+        wh.build()
+        yield wh
+
+
+# --- tests ------------------------------------------------------------------------------------
+
+PHASE1_MONTHLY = [
+    # month, source, referring_domain, post_key, post_title, post_url,
+    # trackbacks, pingbacks, comments, inbound_links, distinct_referring_urls
+    # January: tb-1 (landed twice, counted once) + c-1; c-5 trash and c-9 spam excluded
+    (JAN, "acme", "friend.example", "acme:1", None, HELLO, 1, 0, 1, 1, 2),
+    # tb-2: the later run r2b says pingback; c-2 is pending
+    (JAN, "acme", "other.example", "acme:1", None, HELLO, 0, 1, 0, 1, 1),
+    # February: tb-3 + c-6 (empty comment_type is a comment, www. stripped)
+    (FEB, "acme", "friend.example", "acme:2", None, SECOND, 1, 0, 1, 1, 2),
+    # tb-5 received 2024-01-31 23:30 -05:00 = February in UTC
+    (FEB, "acme", "other.example", "acme:1", None, HELLO, 0, 1, 0, 1, 1),
+    # c-4 approved in its latest load
+    (FEB, "acme", "other.example", "acme:2", None, SECOND, 0, 0, 1, 0, 1),
+    # tb-6 knows only its target URL and no post has landed yet
+    (FEB, "acme", "third.example", f"acme:url:{SECOND}", None, SECOND, 1, 0, 0, 1, 1),
+    (FEB, "beta", "friend.example", "beta:7", None, "https://beta.example/p7", 1, 0, 0, 1, 1),
+]
+
+PHASE1_BY_SITE = [
+    # month, referring_domain, trackbacks, pingbacks, comments, inbound_links,
+    # distinct_referring_urls, posts_reached, blogs_reached
+    (JAN, "friend.example", 1, 0, 1, 1, 2, 1, 1),
+    (JAN, "other.example", 0, 1, 0, 1, 1, 1, 1),
+    # tb-3 (acme:2), tb-4 (beta:7), c-6 (acme:2); URLs .../again, .../links, www.friend.example/blog
+    (FEB, "friend.example", 2, 0, 1, 2, 3, 2, 2),
+    # tb-5 (acme:1), c-4 (acme:2)
+    (FEB, "other.example", 0, 1, 1, 1, 2, 2, 1),
+    (FEB, "third.example", 1, 0, 0, 1, 1, 1, 1),
+]
+
+
+def test_build_counts_inbound_reach_by_post_site_and_month(warehouse: Warehouse) -> None:
+    assert warehouse.monthly[0] == PHASE1_MONTHLY
+    assert warehouse.by_site[0] == PHASE1_BY_SITE
+
+
+def test_posts_landing_later_fill_titles_and_resolve_target_urls(warehouse: Warehouse) -> None:
+    titles = {"acme:1": "Hello world", "acme:2": "Second post"}  # r4 beats r3's "Hello wrld"
+    expected = sorted(
+        (
+            row[0],
+            row[1],
+            row[2],
+            "acme:2" if row[3] == f"acme:url:{SECOND}" else row[3],
+            titles.get("acme:2" if row[3] == f"acme:url:{SECOND}" else row[3]),
+            *row[5:],
+        )
+        for row in PHASE1_MONTHLY
+    )
+    assert warehouse.monthly[1] == expected
+    assert warehouse.monthly[1][5] == (
+        FEB,
+        "acme",
+        "third.example",
+        "acme:2",
+        "Second post",
+        SECOND,
+        1,
+        0,
+        0,
+        1,
+        1,
+    )
+    assert warehouse.by_site[1] == PHASE1_BY_SITE
+
+
+def test_staging_dedups_on_natural_key_keeping_latest_ingestion(warehouse: Warehouse) -> None:
+    rows = query(
+        warehouse.path,
+        """
+        select trackback_id, kind, run_id, source_domain
+        from staging.stg_trackback__trackbacks
+        where trackback_id in ('tb-1', 'tb-2', 'tb-5')
+        order by trackback_id
+        """,
+    )
+    assert rows == [
+        ("tb-1", "trackback", "r2", "friend.example"),
+        ("tb-2", "pingback", "r2b", "other.example"),
+        ("tb-5", "pingback", "r2", "other.example"),
+    ]
+    assert query(warehouse.path, "select count(*) from staging.stg_trackback__trackbacks") == [(8,)]
+    comments = query(
+        warehouse.path,
+        """
+        select comment_id, status, is_approved, comment_type, author_domain
+        from staging.stg_blog__comments
+        where comment_id in ('c-1', 'c-2', 'c-4', 'c-6')
+        order by comment_id
+        """,
+    )
+    assert comments == [
+        ("c-1", "approved", True, "comment", "friend.example"),
+        ("c-2", "pending", False, "comment", "other.example"),
+        ("c-4", "approved", True, "comment", "other.example"),
+        ("c-6", "approved", True, "comment", "friend.example"),
+    ]
+    assert query(
+        warehouse.path,
+        "select post_key, title, run_id, categories from staging.stg_blog__posts order by post_key",
+    ) == [("acme:1", "Hello world", "r4", ["news"]), ("acme:2", "Second post", "r4", ["news"])]
+
+
+def test_marts_hold_no_email_addresses(warehouse: Warehouse) -> None:
+    # The emails did reach staging, so the check below is not vacuous.
+    assert query(
+        warehouse.path,
+        "select author_email from staging.stg_blog__comments where comment_id = 'c-1'",
+    ) == [("friend@friend.example",)]
+    assert {table for table, _, _ in warehouse.text_values} == set(MARTS)
+    assert all(column != "author_email" for _, column, _ in warehouse.text_values)
+    text_columns = [(t, c) for t, c, data_type in warehouse.text_values if data_type == "VARCHAR"]
+    assert ("fct_inbound_reach_monthly", "referring_domain") in text_columns
+    for table, column in text_columns:
+        found = query(
+            warehouse.path,
+            f"select count(*) from marts.{table} where contains(\"{column}\", '@')",
+        )
+        assert found == [(0,)], f"marts.{table}.{column} holds an '@'"
+
+
+def test_source_freshness_reports_stale_and_missing_sources(warehouse: Warehouse) -> None:
+    assert warehouse.freshness is not None
+    results = {r.node.unique_id: r for r in warehouse.freshness.result.results}
+    status = {uid: str(r.status) for uid, r in results.items()}
+    assert status == {
+        "source.townsquare.trackback.trackbacks": "pass",  # newest row landed an hour ago
+        "source.townsquare.blog.blog_comments": "warn",  # newest row is 3 days old
+        "source.townsquare.blog.blog_posts": "error",  # nothing landed yet
+    }
+    assert results["source.townsquare.trackback.trackbacks"].max_loaded_at == RECENT
+    assert results["source.townsquare.blog.blog_comments"].max_loaded_at == THREE_DAYS_AGO
+
+
+def test_every_build_passed_all_tests(warehouse: Warehouse) -> None:
+    for result in warehouse.builds:
+        statuses = [str(r.status) for r in result.result.results]
+        assert statuses, "dbt build ran nothing"
+        assert set(statuses) <= {"success", "pass", "no-op"}, statuses
+        kinds = {r.node.resource_type for r in result.result.results}
+        assert {"model", "test", "unit_test"} <= {str(k) for k in kinds}
+
+
+def test_parse_registers_lineage_and_enforces_mart_contracts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOWNSQUARE_LAKE", str(tmp_path / "lake"))
+    monkeypatch.setenv("TOWNSQUARE_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    result = run_dbt(tmp_path, "parse")
+    assert result.success, result.exception
+    manifest = result.result
+    for name in MARTS:
+        node = manifest.nodes[f"model.townsquare.{name}"]
+        assert node.config.contract.enforced is True
+        assert node.config.materialized == "table"
+        assert node.schema == "marts"
+        assert all(column.data_type for column in node.columns.values())
+    # lake_source() registers the dependency on the dbt source
+    assert manifest.nodes["model.townsquare.stg_blog__posts"].depends_on.nodes == [
+        "source.townsquare.blog.blog_posts"
+    ]
+    assert manifest.nodes["model.townsquare.stg_trackback__trackbacks"].depends_on.nodes == [
+        "source.townsquare.trackback.trackbacks"
+    ]
+    exposure = manifest.exposures["exposure.townsquare.executive_dashboard"]
+    assert sorted(exposure.depends_on.nodes) == [
+        f"model.townsquare.{name}" for name in sorted(MARTS)
+    ]
+    freshness = manifest.sources["source.townsquare.blog.blog_comments"].freshness
+    assert (freshness.warn_after.count, freshness.error_after.count) == (2, 7)
+
+
+ARROW_TO_DUCKDB = {
+    "string": "varchar",
+    "int64": "bigint",
+    "timestamp[us, tz=UTC]": "timestamp with time zone",
+    "list<item: string>": "varchar[]",
+}
+
+
+@pytest.mark.parametrize(
+    ("yml", "entity"),
+    [
+        ("staging/blog/_blog__sources.yml", "blog_posts"),
+        ("staging/blog/_blog__sources.yml", "blog_comments"),
+        ("staging/trackback/_trackback__sources.yml", "trackbacks"),
+    ],
+)
+def test_source_columns_match_lake_schema(yml: str, entity: str) -> None:
+    """The declared columns (used for the empty-lake fallback) follow townsquare.schemas."""
+    document = yaml.safe_load((PROJECT_DIR / "models" / yml).read_text())
+    tables = [t for s in document["sources"] for t in s["tables"] if t["name"] == entity]
+    assert len(tables) == 1
+    assert tables[0]["config"]["meta"]["lake_entity"] == entity
+    declared = [(c["name"], c["data_type"]) for c in tables[0]["columns"]]
+    expected = [(f.name, ARROW_TO_DUCKDB[str(f.type)]) for f in ENTITIES[entity].schema]
+    assert declared == expected
