@@ -1,9 +1,11 @@
-"""Throughput and peak memory of the blog file parsers (WXR and feeds).
+"""Throughput and peak memory of the blog file parsers (WXR and feeds) and of landing.
 
 Generates a large WXR export (default 200,000 comments on 20,000 posts) and a large
 RSS feed (default 20,000 items) in a temporary folder, then runs
 ``WxrConnector.items()`` and ``FeedConnector.items()`` over them, each in a fresh
 subprocess so ``ru_maxrss`` (peak resident memory) belongs to that parser alone.
+The ``land`` rows run the whole ``ingest_source`` path on the WXR files: parsing,
+coercion, the Great Expectations row gate per 10,000-row batch and Parquet writes.
 
     .venv/bin/python benchmarks/bench_parsers.py [--comments N] [--feed-items N]
 """
@@ -118,9 +120,33 @@ def write_feed(path: Path, items: int) -> None:
         out.write("</channel></rss>\n")
 
 
+def land_child(path: str) -> dict[str, float]:
+    """Runs in the subprocess: the whole landing path (parse, coerce, GX gate, Parquet)."""
+    from townsquare.config import SourceConfig
+    from townsquare.pipeline import ingest_source
+    from townsquare.quality import _context
+
+    _context()  # import Great Expectations before the baseline: its ~270 MB is fixed cost
+    baseline = _peak_rss_mib()
+    with tempfile.TemporaryDirectory(prefix="bench-lake-") as lake:
+        source = SourceConfig(type="wxr", name="bench", location=path)
+        t0 = time.perf_counter()
+        result = ingest_source(source, lake=lake, credentials={})
+        seconds = time.perf_counter() - t0
+    return {
+        "rows": result.rows,
+        "seconds": seconds,
+        "baseline_mib": baseline,
+        "peak_mib": _peak_rss_mib(),
+    }
+
+
 def run_child(kind: str, path: str) -> dict[str, float]:
     """Runs in the subprocess: iterate one connector and report rows, time, memory."""
     from townsquare.connectors.base import ConnectorContext
+
+    if kind == "land":
+        return land_child(path)
 
     if kind == "wxr":
         from townsquare.connectors.wxr import WxrConnector as Cls
@@ -169,6 +195,8 @@ def main() -> None:
             (f"wxr  ({args.comments // 20:,} comments)", "wxr", small_wxr),
             (f"wxr  ({args.comments:,} comments)", "wxr", wxr),
             (f"feed ({args.feed_items:,} items)", "feed", feed),
+            (f"land wxr ({args.comments // 20:,})", "land", small_wxr),
+            (f"land wxr ({args.comments:,})", "land", wxr),
         ]
         header = f"{'input':<28}{'MiB':>8}{'rows':>10}{'seconds':>9}{'rows/s':>10}{'peak RSS MiB':>14}{'over baseline':>15}"
         print(header)

@@ -1,11 +1,12 @@
 """Airflow DAG ``transform``: dbt over the lake (through Cosmos), then the mart checks.
 
 Scheduled on the raw-entity assets: any landing (``ingest_*`` DAGs) triggers it.
-dbt runs as chosen by ``$TOWNSQUARE_DBT_EXECUTION_MODE`` (see docs/airflow.md):
-``build`` (default) is one ``dbt build`` task; ``watcher``/``local`` render one task
-per dbt node with Cosmos from ``dbt_project/target/manifest.json``. Every task that
-touches the DuckDB warehouse runs in the one-slot ``duckdb_writer`` pool.
-dbt and Great Expectations are imported inside the tasks only.
+dbt runs through astronomer-cosmos, as chosen by ``$TOWNSQUARE_DBT_EXECUTION_MODE``
+(see docs/airflow.md): ``build`` (default) is one Cosmos ``DbtBuildLocalOperator`` task
+running ``dbt build``; ``watcher``/``local`` render one task per dbt node with Cosmos
+from ``dbt_project/target/manifest.json``. Every task that touches the DuckDB
+warehouse runs in the one-slot ``duckdb_writer`` pool. dbt and Great Expectations are
+imported inside the tasks only.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pendulum
 from airflow.sdk import AssetAny, dag, task
 
 from townsquare import orchestration as orch
+from townsquare.config import lake_and_warehouse
 
 settings = orch.dag_settings()
 mode = orch.transform_mode()
@@ -32,17 +34,10 @@ mode = orch.transform_mode()
     doc_md=__doc__,
 )
 def transform() -> None:
+    lake, warehouse = lake_and_warehouse(orch.parse_time_config())
     if mode == "build":
-
-        @task(task_id=orch.DBT_GROUP_ID, pool=orch.POOL)
-        def dbt_build() -> dict[str, Any]:
-            """One `dbt build` of the whole project (also refreshes the manifest)."""
-            with orch.fail_fast():
-                return orch.run_dbt_build(*orch.runtime_paths())
-
-        dbt = dbt_build()
+        dbt = orch.dbt_build_operator(lake=lake, warehouse=warehouse)
     else:
-        lake, warehouse = orch.lake_and_warehouse(orch.parse_time_config())
         dbt = orch.dbt_task_group(
             mode=mode, lake=lake, warehouse=warehouse, default_args=settings.default_args()
         )

@@ -1,6 +1,7 @@
 """The DAG files in dags/: they parse, fast, with retries, tags, assets and pools.
 
-DagBag runs against a migrated SQLite metadata DB in a session temp folder. The
+DagBag runs against this process's migrated SQLite metadata DB (``airflow_home`` in
+conftest.py). The
 Cosmos-rendered variants (``watcher``/``local``) need a dbt manifest, so they run
 ``dbt parse`` on a copy of the project and are marked ``e2e``.
 """
@@ -13,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,28 +26,18 @@ DAGS = orch.dags_dir()
 DAG_FILES = sorted(p.name for p in DAGS.glob("*.py"))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A migrated SQLite metadata DB for the session (same folder as test_orchestration's)."""
-    home = tmp_path_factory.getbasetemp() / "airflow-home"
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in orch.airflow_env(home).items():
-            mp.setenv(key, value)
-        orch.configure_airflow(home)
-        orch.ensure_airflow_db()
-        yield home
-
-
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def config(airflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "townsquare.yml"
     path.write_text(
+        "lake: data/lake\nwarehouse: data/wh.duckdb\n"
         "defaults: {retries: 4, retry_delay_seconds: 90}\n"
         "sources:\n"
         "  - {type: wxr, name: main-blog, location: blog.xml, schedule: '0 6 * * *'}\n"
     )
     monkeypatch.setenv("TOWNSQUARE_CONFIG", str(path))
-    monkeypatch.delenv("TOWNSQUARE_DBT_EXECUTION_MODE", raising=False)
+    for name in ("TOWNSQUARE_DBT_EXECUTION_MODE", "TOWNSQUARE_LAKE", "TOWNSQUARE_WAREHOUSE"):
+        monkeypatch.delenv(name, raising=False)
     return path
 
 
@@ -130,6 +120,51 @@ def test_transform_is_scheduled_on_any_raw_asset_and_serializes_warehouse_tasks(
     assert dag.get_task("check_marts").upstream_task_ids == {"dbt"}
 
 
+def test_transform_runs_dbt_build_through_cosmos_by_default(config: Path) -> None:
+    from cosmos.constants import InvocationMode
+    from cosmos.operators.local import DbtBuildLocalOperator
+
+    dbt = dagbag().dags["transform"].get_task("dbt")
+    assert type(dbt) is DbtBuildLocalOperator
+    assert dbt.base_cmd == ["build"]
+    assert dbt.invocation_mode == InvocationMode.DBT_RUNNER
+    assert dbt.install_deps is False
+    assert dbt.emit_datasets is False
+    assert dbt.should_store_compiled_sql is False
+    assert dbt.project_dir == str(dbt_project_dir())
+    assert dbt.profile_config.profiles_yml_filepath == dbt_project_dir() / "profiles.yml"
+    assert (dbt.profile_config.profile_name, dbt.profile_config.target_name) == (
+        "townsquare",
+        "dev",
+    )
+    assert dbt.interceptors == [orch.use_runtime_paths, orch.freeze_gc]
+    base = config.parent
+    assert dbt.env == {  # from the config when the file was parsed
+        "TOWNSQUARE_LAKE": str(base / "data" / "lake"),
+        "TOWNSQUARE_WAREHOUSE": str(base / "data" / "wh.duckdb"),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_TARGET_PATH": str(dbt_project_dir() / "target"),
+        "DBT_LOG_PATH": str(dbt_project_dir() / "logs"),
+    }
+    assert (dbt.retries, dbt.retry_delay) == (4, timedelta(seconds=90))
+
+
+def test_build_mode_needs_no_manifest(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "dbt_project"
+    shutil.copytree(dbt_project_dir(), project, ignore=shutil.ignore_patterns("target", "logs"))
+    monkeypatch.setenv("TOWNSQUARE_DBT_PROJECT_DIR", str(project))
+    monkeypatch.setenv("TOWNSQUARE_DBT_EXECUTION_MODE", "local")  # falls back to build
+    bag = dagbag()
+    assert bag.import_errors == {}
+    dbt = bag.dags["transform"].get_task("dbt")
+    assert dbt.project_dir == str(project)
+    assert dbt.env["DBT_TARGET_PATH"] == str(project / "target")
+    assert not (project / "target").exists()
+
+
 PROBE = """
 import json, sys, time
 from airflow.dag_processing.dagbag import DagBag
@@ -141,6 +176,7 @@ print(json.dumps({
     "dags": sorted(bag.dag_ids),
     "heavy": sorted(m for m in sys.modules
                     if m.split(".")[0] in ("dbt", "great_expectations", "duckdb", "pandas")),
+    "cosmos_telemetry": __import__("cosmos.telemetry").telemetry.should_emit(),
 }))
 """
 
@@ -164,6 +200,7 @@ def test_dag_files_do_not_import_dbt_or_great_expectations(config: Path) -> None
     assert report["errors"] == {}
     assert report["dags"] == ["ingest_blog", "transform"]
     assert report["heavy"] == []
+    assert report["cosmos_telemetry"] is False  # airflow_env() turns it off
 
 
 # -- Cosmos-rendered transform (needs a real manifest: dbt parse) ------------------------------
@@ -325,7 +362,7 @@ def test_default_mounted_config_is_valid_and_its_files_are_in_the_mounts() -> No
     local = [s for s in cfg.sources if s.enabled and "://" not in s.location]
     assert local, "the default config should land the bundled samples"
     for src in local:
-        resolved = Path(orch.resolve_location(cfg, src.location))
+        resolved = Path(cfg.resolve_location(src.location))
         assert resolved.exists(), src.location
         top = resolved.relative_to(ROOT).parts[0]
         assert top in ("plugins", "dbt_project", "expectations", "dags"), src.location

@@ -7,6 +7,8 @@ on a tiny WXR export and checks the asset events it recorded in the metadata DB.
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from townsquare import orchestration as orch
-from townsquare.config import FAMILIES, ConfigError, load_config
+from townsquare.config import FAMILIES, ConfigError
 from townsquare.schemas import ENTITIES
 
 
@@ -34,20 +36,6 @@ def config_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("TOWNSQUARE_LAKE", raising=False)
     monkeypatch.delenv("TOWNSQUARE_WAREHOUSE", raising=False)
     return path
-
-
-@pytest.fixture(scope="session", autouse=True)
-def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A migrated SQLite metadata DB for the session (shared with test_dags.py)."""
-    home = tmp_path_factory.getbasetemp() / "airflow-home"
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in orch.airflow_env(home).items():
-            mp.setenv(key, value)  # restored at the end of the session
-        orch.configure_airflow(home)
-        started = time.monotonic()
-        orch.ensure_airflow_db()
-        print(f"\nairflow metadata DB ready in {time.monotonic() - started:.2f}s")
-        yield home
 
 
 TWO_BLOGS = """
@@ -149,16 +137,15 @@ def test_parse_time_config_is_cached_until_the_file_changes(config_env: Path) ->
     assert second is not None and second.defaults.retries == 7
 
 
-def test_lake_and_warehouse_environment_wins_over_the_file(
+def test_runtime_paths_come_from_the_file_and_the_environment_wins(
     config_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config_env.write_text(TWO_BLOGS)
-    cfg = load_config(config_env)
     base = config_env.parent
-    assert orch.lake_and_warehouse(cfg) == (str(base / "data/lake"), str(base / "data/wh.duckdb"))
+    assert orch.runtime_paths() == (str(base / "data/lake"), str(base / "data/wh.duckdb"))
     monkeypatch.setenv("TOWNSQUARE_LAKE", "s3://bucket/lake")
     monkeypatch.setenv("TOWNSQUARE_WAREHOUSE", "/srv/wh.duckdb")
-    assert orch.lake_and_warehouse(cfg) == ("s3://bucket/lake", "/srv/wh.duckdb")
+    assert orch.runtime_paths() == ("s3://bucket/lake", "/srv/wh.duckdb")
 
 
 def test_runtime_paths_accept_no_file_but_reject_a_broken_one(
@@ -323,6 +310,57 @@ def test_transform_mode(dbt_project: Path, monkeypatch: pytest.MonkeyPatch, capl
     assert orch.transform_mode() == orch.DEFAULT_EXECUTION_MODE
 
 
+def test_dbt_build_env_adds_the_projects_target_and_log_folders(dbt_project: Path) -> None:
+    assert orch.dbt_build_env("/lake", "/wh/w.duckdb") == {
+        "TOWNSQUARE_LAKE": "/lake",
+        "TOWNSQUARE_WAREHOUSE": "/wh/w.duckdb",
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_TARGET_PATH": str(dbt_project / "target"),
+        "DBT_LOG_PATH": str(dbt_project / "logs"),
+    }
+
+
+def test_build_operator_reads_the_paths_again_when_it_runs(
+    config_env: Path, dbt_project: Path
+) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    (dbt_project / "profiles.yml").write_text("townsquare: {target: dev, outputs: {}}\n")
+    op = orch.dbt_build_operator(lake="/parsed/lake", warehouse="/parsed/wh.duckdb")
+    assert op.env["TOWNSQUARE_LAKE"] == "/parsed/lake"
+    config_env.write_text("lake: now/lake\nwarehouse: now/db/wh.duckdb\n")
+    base = config_env.parent
+
+    orch.use_runtime_paths({}, op)
+
+    assert op.env["TOWNSQUARE_LAKE"] == str(base / "now" / "lake")
+    assert op.env["TOWNSQUARE_WAREHOUSE"] == str(base / "now" / "db" / "wh.duckdb")
+    assert (base / "now" / "db").is_dir()  # DuckDB does not create the folder
+    config_env.write_text("warehouse: [not, a, path]\n")
+    with pytest.raises(AirflowFailException, match=r"ConfigError: .*warehouse"):
+        orch.use_runtime_paths({}, op)
+
+
+def test_task_side_effects_undone_restores_the_environment_and_unfreezes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    monkeypatch.setenv("TS_KEPT", "1")
+    monkeypatch.setenv("TS_CHANGED", "before")
+    monkeypatch.delenv("TS_ADDED", raising=False)
+    with orch.task_side_effects_undone():
+        os.environ["TS_ADDED"] = "leak"
+        os.environ["TS_CHANGED"] = "after"
+        del os.environ["TS_KEPT"]
+        orch.freeze_gc({}, None)
+        assert gc.get_freeze_count() > 0
+    assert "TS_ADDED" not in os.environ
+    assert (os.environ["TS_CHANGED"], os.environ["TS_KEPT"]) == ("before", "1")
+    assert gc.get_freeze_count() == 0
+
+
 # -- embedded Airflow ---------------------------------------------------------------------------
 
 
@@ -334,6 +372,9 @@ def test_airflow_env_points_at_a_sqlite_db_in_home(tmp_path: Path) -> None:
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
     assert env["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] == "False"
     assert env["DO_NOT_TRACK"] == "1"
+    assert env["SCARF_ANALYTICS"] == "false"
+    assert env["GX_ANALYTICS_ENABLED"] == "false"
+    assert env["DBT_SEND_ANONYMOUS_USAGE_STATS"] == "false"
     assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in orch.airflow_env(tmp_path, sqlite=False)
 
 
@@ -478,12 +519,81 @@ def test_ingest_blog_dag_fails_without_retrying_on_a_broken_config(
 
 
 @pytest.mark.e2e
-def test_run_all_runs_ingest_then_transform_and_keeps_stdout_clean(
-    config_env: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture
+def test_transform_dag_fails_without_retrying_on_a_broken_config(
+    airflow_home: Path, config_env: Path
 ) -> None:
+    config_env.write_text("defaults: {retries: 3, retry_delay_seconds: 300}\n")
+    dags = orch.load_dags()  # parsed with retries 3 and a 5-minute delay
+    config_env.write_text("lake: [not, a, path]\n")
+    started = time.monotonic()
+    with pytest.raises(
+        RuntimeError,
+        match=r"DAG transform ended failed \(failed: dbt; upstream_failed: check_marts\)",
+    ):
+        orch.run_dag(dags["transform"], say=lambda _m: None)
+    assert time.monotonic() - started < 60  # Cosmos' task failed at once, no retry wait
+
+
+@pytest.fixture
+def dbt_project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """dbt_project/ without target/ (so no manifest): this test's dbt writes only here."""
+    from townsquare.paths import dbt_project_dir
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(dbt_project_dir(), project, ignore=shutil.ignore_patterns("target", "logs"))
+    monkeypatch.setenv("TOWNSQUARE_DBT_PROJECT_DIR", str(project))
+    return project
+
+
+_NETWORK: list[list[str]] = []
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "", socket.gethostname()}
+
+
+def _audit(event: str, args: tuple) -> None:
+    """Record every attempt to resolve or reach a host that is not this machine."""
+    if not _NETWORK:
+        return
+    host = None
+    if event == "socket.getaddrinfo":
+        host = args[0]
+    elif event == "socket.connect" and isinstance(args[1], tuple):
+        host = args[1][0]
+    if host is not None:
+        host = host.decode() if isinstance(host, bytes) else str(host)
+        if host not in LOCAL_HOSTS:
+            _NETWORK[-1].append(f"{event} {host}")
+
+
+@pytest.fixture(scope="session")
+def _audit_hook() -> None:
+    sys.addaudithook(_audit)  # hooks cannot be removed: it records only while a test asks
+
+
+@pytest.fixture
+def network_attempts(_audit_hook: None) -> Iterator[list[str]]:
+    """Hosts the code under test tried to resolve or connect to (observed, not blocked)."""
+    attempts: list[str] = []
+    _NETWORK.append(attempts)
+    try:
+        yield attempts
+    finally:
+        _NETWORK.remove(attempts)
+
+
+@pytest.mark.e2e
+def test_run_all_runs_ingest_then_transform_and_keeps_stdout_clean(
+    airflow_home: Path,
+    config_env: Path,
+    dbt_project_copy: Path,
+    network_attempts: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture,
+) -> None:
+    import gc
+
     (config_env.parent / "tiny.wxr.xml").write_text(TINY_WXR)
     config_env.write_text(
-        "lake: lake\nwarehouse: wh.duckdb\n"
+        "lake: lake\nwarehouse: wh/wh.duckdb\n"
         "defaults: {retries: 1, retry_delay_seconds: 1}\n"
         "sources:\n  - {type: wxr, name: tiny-blog, location: tiny.wxr.xml}\n"
     )
@@ -493,12 +603,29 @@ def test_run_all_runs_ingest_then_transform_and_keeps_stdout_clean(
     summary = orch.run_all(str(config_env), progress=messages.append)
     print(f"\nrun_all on a tiny WXR: {time.monotonic() - started:.1f}s", file=sys.stderr)
 
-    out, _err = capfd.readouterr()
+    out, err = capfd.readouterr()
     assert out == ""  # Airflow's console logging went to stderr
+    assert "Finished running" not in err  # dbt is quiet in townsquare run
     assert summary["lake"] == str(config_env.parent / "lake")
-    assert summary["warehouse"] == str(config_env.parent / "wh.duckdb")
+    assert summary["warehouse"] == str(config_env.parent / "wh" / "wh.duckdb")
     assert list(summary["dags"]) == ["ingest_blog", "transform"]
     assert summary["dags"]["ingest_blog"]["state"] == "success"
     assert summary["dags"]["transform"]["tasks"] == {"dbt": "success", "check_marts": "success"}
     assert "  tiny-blog: raw_blog_posts: 2 rows, 0 quarantined" in messages
-    assert (config_env.parent / "wh.duckdb").exists()
+    import duckdb
+
+    with duckdb.connect(summary["warehouse"], read_only=True) as con:
+        posts = con.execute("select count(*) from staging.stg_blog__posts").fetchone()
+    assert posts == (2,)
+    # Cosmos' dbt build wrote the manifest the per-model modes render from
+    assert (dbt_project_copy / "target" / "manifest.json").exists()
+    # nothing the in-process tasks set is left behind (Cosmos copies dbt's env into os.environ)
+    for name in (
+        "TOWNSQUARE_LAKE",
+        "TOWNSQUARE_WAREHOUSE",
+        "DBT_TARGET_PATH",
+        "AIRFLOW_CTX_DAG_ID",
+    ):
+        assert name not in os.environ, name
+    assert gc.get_freeze_count() == 0
+    assert network_attempts == []  # no telemetry from Airflow, Cosmos, dbt or GX

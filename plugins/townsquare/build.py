@@ -89,6 +89,11 @@ def run_dbt(
         str(project),
         "--profiles-dir",
         str(project),
+        # the profile and target Cosmos passes too: dbt's partial-parse state stays shared
+        "--profile",
+        "townsquare",
+        "--target",
+        "dev",
         "--quiet",
     ]
     if target_path:

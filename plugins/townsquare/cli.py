@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from townsquare import __version__
-from townsquare.config import DEFAULT_HOME, TownsquareConfig, load_config
+from townsquare.config import DEFAULT_HOME, TownsquareConfig, lake_and_warehouse, load_config
 
 
 class Failure(click.ClickException):
@@ -51,22 +51,6 @@ def _optional_config(path: str | None) -> TownsquareConfig | None:
     if Path("townsquare.yml").exists():
         return load_config("townsquare.yml")
     return None
-
-
-def _lake(lake: str | None, cfg: TownsquareConfig | None) -> str:
-    if lake:
-        return lake if "://" in lake else str(Path(lake).resolve())
-    if os.environ.get("TOWNSQUARE_LAKE"):
-        return os.environ["TOWNSQUARE_LAKE"]
-    return cfg.lake_path if cfg else str(Path(DEFAULT_HOME, "lake").resolve())
-
-
-def _warehouse(warehouse: str | None, cfg: TownsquareConfig | None) -> str:
-    if warehouse:
-        return str(Path(warehouse).resolve())
-    if os.environ.get("TOWNSQUARE_WAREHOUSE"):
-        return os.environ["TOWNSQUARE_WAREHOUSE"]
-    return cfg.warehouse_path if cfg else str(Path(DEFAULT_HOME, "warehouse.duckdb").resolve())
 
 
 def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -189,7 +173,7 @@ def ingest(
         source.location = str(Path(location).resolve())
     result = ingest_source(
         source,
-        lake=_lake(lake, cfg),
+        lake=lake_and_warehouse(cfg, lake=lake)[0],
         since=since,
         quarantine_threshold=threshold
         if threshold is not None
@@ -236,7 +220,8 @@ def build(lake: str | None, warehouse: str | None, config_path: str | None, as_j
     from townsquare.build import build as run_build
 
     cfg = _optional_config(config_path)
-    result = run_build(_lake(lake, cfg), _warehouse(warehouse, cfg), progress=_progress(False))
+    lake_path, warehouse_path = lake_and_warehouse(cfg, lake, warehouse)
+    result = run_build(lake_path, warehouse_path, progress=_progress(False))
     if as_json:
         _emit(result.to_json())
     else:

@@ -175,6 +175,14 @@ class TownsquareConfig(BaseModel):
             path = Path(self.base_dir) / path
         return str(path.resolve())
 
+    def resolve_location(self, location: str) -> str:
+        """A relative local source location, resolved against the config's folder when
+        it exists there (tasks run in any working directory); URLs are kept as written."""
+        if "://" in location or Path(location).expanduser().is_absolute():
+            return location
+        candidate = Path(self.base_dir) / location
+        return str(candidate.resolve()) if candidate.exists() else location
+
     @property
     def lake_path(self) -> str:
         return self.resolve_path(self.lake)
@@ -182,6 +190,29 @@ class TownsquareConfig(BaseModel):
     @property
     def warehouse_path(self) -> str:
         return self.resolve_path(self.warehouse)
+
+
+def lake_and_warehouse(
+    cfg: TownsquareConfig | None, lake: str | None = None, warehouse: str | None = None
+) -> tuple[str, str]:
+    """The lake and warehouse to use, by precedence: explicit values (command-line
+    options), then ``$TOWNSQUARE_LAKE``/``$TOWNSQUARE_WAREHOUSE``, then the config file,
+    then ``./.townsquare/``. Local paths come back absolute."""
+
+    def absolute(value: str) -> str:
+        return value if "://" in value else str(Path(value).expanduser().resolve())
+
+    lake = (
+        lake
+        or os.environ.get("TOWNSQUARE_LAKE")
+        or (cfg.lake_path if cfg else f"{DEFAULT_HOME}/lake")
+    )
+    warehouse = (
+        warehouse
+        or os.environ.get("TOWNSQUARE_WAREHOUSE")
+        or (cfg.warehouse_path if cfg else f"{DEFAULT_HOME}/warehouse.duckdb")
+    )
+    return absolute(lake), absolute(warehouse)
 
 
 def format_validation_error(exc: ValidationError, origin: str) -> str:

@@ -287,7 +287,8 @@ class EntityWriter:
         self.reasons: dict[str, int] = {}
         self._buffer: list[dict[str, Any]] = []
         self._raw: list[str | None] = []
-        self._seen: set[tuple] = set()
+        # 64-bit hashes of the keys seen in this run (about 50 bytes a row, not the keys)
+        self._seen: set[int] = set()
         lake, source, d = run.lake, run.source, run.ingest_date
         self._data = _ParquetStream(
             lake,
@@ -320,7 +321,7 @@ class EntityWriter:
         if missing:
             self.reject(f"missing key column {', '.join(missing)}", raw_text, native_id)
             return False
-        key = tuple(row[k] for k in self.spec.key)
+        key = hash(tuple(row[k] for k in self.spec.key))
         if key in self._seen:
             self.duplicates += 1
             self.reject(f"duplicate id in batch: {native_id}", raw_text, native_id)

@@ -515,3 +515,47 @@ def test_malformed_posts_are_rejected_and_a_future_date_cannot_push_the_watermar
     assert items[2].values["title"] is None  # a non-text title is dropped, not a crash
     mark = datetime.fromisoformat(connector.new_state()["blog_posts"]["modified_after"])
     assert before - timedelta(seconds=1) <= mark <= datetime.now(UTC)
+
+
+def test_pipeline_lands_then_catches_up_incrementally(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """Through ingest_source: the lake holds both runs, the state advances only on commit."""
+    import duckdb
+
+    from townsquare.config import SourceConfig
+    from townsquare.pipeline import ingest_source
+
+    lake = tmp_path / "lake"
+    source = SourceConfig(
+        type="wordpress", name="blog", location=httpserver.url_for("/"), options={"per_page": 2}
+    )
+    serve_first_run(httpserver)
+    first = ingest_source(source, lake=str(lake), credentials=APP_PASSWORD)
+    assert first.to_json()["entities"] == {
+        "blog_comments": {"rows": 5, "quarantined": 0},  # 501, 502, 503 + pings 601, 602
+        "blog_posts": {"rows": 4, "quarantined": 0},  # 101, 102, 103 + page 7
+        "trackbacks": {"rows": 2, "quarantined": 0},
+    }
+    state = json.loads((lake / "_state/blog/blog_posts.json").read_text())["state"]
+    assert state == {"modified_after": "2024-03-07T16:05:00Z"}
+
+    httpserver.clear()
+    posts_after, comments_after = "2024-03-07T16:05:00Z", "2024-03-06T20:00:00Z"
+    serve(httpserver, POSTS, posts_q(1, modified_after=posts_after), "posts_incremental_modified")
+    serve(httpserver, POSTS, dated_q(posts_after), "posts_incremental_date")
+    serve(httpserver, PAGES, posts_q(1, modified_after=posts_after), "empty")
+    serve(httpserver, PAGES, dated_q(posts_after), "empty")
+    edit = {"context": "edit", "after": comments_after}
+    serve(httpserver, COMMENTS, comments_q(1, **edit, type="comment"), "comments_incremental_edit")
+    serve(httpserver, COMMENTS, comments_q(1, **edit, type="pings"), "empty")
+    second = ingest_source(source, lake=str(lake), credentials=APP_PASSWORD)
+    assert second.run_id != first.run_id
+    assert second.to_json()["entities"]["blog_posts"] == {"rows": 2, "quarantined": 0}
+    rows = duckdb.execute(
+        f"select count(*), count(distinct post_id) "
+        f"from read_parquet('{lake}/raw/blog_posts/*/*/*.parquet')"
+    ).fetchall()
+    assert rows == [(6, 5)]  # 102 twice (edited): staging keeps the newest
+    state = json.loads((lake / "_state/blog/blog_comments.json").read_text())["state"]
+    assert state == {"after": "2024-03-08T08:30:00Z"}
