@@ -80,8 +80,10 @@ class DemoSummary:
             "",
             f"Lake:      {self.lake}",
             f"Warehouse: {self.warehouse}  (marts in schema `marts`)",
-            f"Try:       duckdb -readonly {self.warehouse} "
-            '"select * from marts.fct_inbound_reach_by_site order by inbound_links desc limit 10"',
+            "Query it read-only from any DuckDB client (BI tool, DuckDB CLI, Python), e.g.",
+            f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{self.warehouse}', "
+            "read_only=True).sql('from marts.fct_inbound_reach_by_site "
+            "order by inbound_links desc limit 10').show()\"",
             f"Done in {self.seconds:.1f}s.",
         ]
         return "\n".join(out)

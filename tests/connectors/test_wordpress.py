@@ -110,6 +110,19 @@ def serve_first_run(server: HTTPServer) -> None:
     serve(server, COMMENTS, comments_q(1, **edit, type="pings"), "pings_edit_p1")
 
 
+def serve_second_run(server: HTTPServer) -> tuple[str, str]:
+    """The incremental run after serve_first_run: returns the watermarks it expects."""
+    posts_after, comments_after = "2024-03-07T16:05:00Z", "2024-03-06T20:00:00Z"
+    serve(server, POSTS, posts_q(1, modified_after=posts_after), "posts_incremental_modified")
+    serve(server, POSTS, dated_q(posts_after), "posts_incremental_date")
+    serve(server, PAGES, posts_q(1, modified_after=posts_after), "empty")
+    serve(server, PAGES, dated_q(posts_after), "empty")
+    edit = {"context": "edit", "after": comments_after}
+    serve(server, COMMENTS, comments_q(1, **edit, type="comment"), "comments_incremental_edit")
+    serve(server, COMMENTS, comments_q(1, **edit, type="pings"), "empty")
+    return posts_after, comments_after
+
+
 def keys(items: list[Any]) -> list[tuple[str, str]]:
     out = []
     for item in items:
@@ -288,14 +301,7 @@ def test_second_run_sends_the_watermarks_and_gets_only_new_rows(httpserver: HTTP
     state = first.new_state()
     httpserver.clear()
 
-    posts_after, comments_after = "2024-03-07T16:05:00Z", "2024-03-06T20:00:00Z"
-    serve(httpserver, POSTS, posts_q(1, modified_after=posts_after), "posts_incremental_modified")
-    serve(httpserver, POSTS, dated_q(posts_after), "posts_incremental_date")
-    serve(httpserver, PAGES, posts_q(1, modified_after=posts_after), "empty")
-    serve(httpserver, PAGES, dated_q(posts_after), "empty")
-    edit = {"context": "edit", "after": comments_after}
-    serve(httpserver, COMMENTS, comments_q(1, **edit, type="comment"), "comments_incremental_edit")
-    serve(httpserver, COMMENTS, comments_q(1, **edit, type="pings"), "empty")
+    posts_after, comments_after = serve_second_run(httpserver)
     second = make(httpserver, credentials=APP_PASSWORD, state=state)
     assert second.interval_key() == f"wordpress posts>{posts_after} comments>{comments_after}"
 
@@ -541,14 +547,7 @@ def test_pipeline_lands_then_catches_up_incrementally(
     assert state == {"modified_after": "2024-03-07T16:05:00Z"}
 
     httpserver.clear()
-    posts_after, comments_after = "2024-03-07T16:05:00Z", "2024-03-06T20:00:00Z"
-    serve(httpserver, POSTS, posts_q(1, modified_after=posts_after), "posts_incremental_modified")
-    serve(httpserver, POSTS, dated_q(posts_after), "posts_incremental_date")
-    serve(httpserver, PAGES, posts_q(1, modified_after=posts_after), "empty")
-    serve(httpserver, PAGES, dated_q(posts_after), "empty")
-    edit = {"context": "edit", "after": comments_after}
-    serve(httpserver, COMMENTS, comments_q(1, **edit, type="comment"), "comments_incremental_edit")
-    serve(httpserver, COMMENTS, comments_q(1, **edit, type="pings"), "empty")
+    serve_second_run(httpserver)
     second = ingest_source(source, lake=str(lake), credentials=APP_PASSWORD)
     assert second.run_id != first.run_id
     assert second.to_json()["entities"]["blog_posts"] == {"rows": 2, "quarantined": 0}
