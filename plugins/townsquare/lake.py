@@ -196,6 +196,12 @@ def _coerce(value: Any, typ: pa.DataType, name: str) -> Any:
             return int(value)
         except (TypeError, ValueError):
             raise CoercionError(f"column {name}: expected an integer, got {value!r}") from None
+    if pa.types.is_boolean(typ):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        raise CoercionError(f"column {name}: expected true or false, got {value!r}")
     if pa.types.is_list(typ):
         if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
             raise CoercionError(f"column {name}: expected a list, got {type(value).__name__}")

@@ -57,6 +57,7 @@ ASSET_SCHEME = "x-townsquare"
 
 FAMILY_ENTITIES: dict[str, tuple[str, ...]] = {
     "blog": ("blog_posts", "blog_comments", "trackbacks"),
+    "forum": ("forum_topics", "forum_posts", "mail_messages"),
 }
 """Raw entities each family's connectors write (trackbacks come from blog comments)."""
 

@@ -80,6 +80,10 @@ def _list(name: str) -> pa.Field:
     return pa.field(name, pa.list_(pa.string()))
 
 
+def _b(name: str) -> pa.Field:
+    return pa.field(name, pa.bool_())
+
+
 BLOG_POSTS = EntitySpec(
     name="blog_posts",
     family="blog",
@@ -154,7 +158,101 @@ TRACKBACKS = EntitySpec(
     description="Inbound links: pingbacks and trackbacks received by a blog.",
 )
 
-ENTITIES: dict[str, EntitySpec] = {e.name: e for e in (BLOG_POSTS, BLOG_COMMENTS, TRACKBACKS)}
+FORUM_TOPICS = EntitySpec(
+    name="forum_topics",
+    family="forum",
+    key=("topic_id",),
+    fields=(
+        _s("topic_id", nullable=False),
+        _s("site_url"),
+        _s("title"),
+        _s("slug"),
+        _s("url"),
+        _s("category_id"),
+        _s("category_name"),
+        _list("tags"),
+        _s("author_user_id"),
+        _s("author_username"),
+        _ts("created_at"),
+        _ts("last_posted_at"),
+        _ts("bumped_at"),
+        _i("posts_count"),
+        _i("reply_count"),
+        _i("views"),
+        _i("like_count"),
+        _b("pinned"),
+        _b("closed"),
+        _b("archived"),
+        _b("visible"),
+        _s("archetype"),  # regular, private_message
+    ),
+    required=("topic_id", "created_at"),
+    timestamps=("created_at", "last_posted_at", "bumped_at"),
+    urls=("url", "site_url"),
+    description="Discourse topics: title, category, tags, counts and dates.",
+)
+
+FORUM_POSTS = EntitySpec(
+    name="forum_posts",
+    family="forum",
+    key=("post_id",),
+    fields=(
+        _s("post_id", nullable=False),
+        _s("topic_id"),
+        _i("post_number"),
+        _i("reply_to_post_number"),
+        _s("post_type"),  # regular, moderator_action, small_action, whisper
+        _s("site_url"),
+        _s("url"),
+        _s("author_user_id"),
+        _s("author_username"),
+        _s("author_name"),
+        _i("author_trust_level"),
+        _s("author_title"),
+        _s("author_primary_group"),
+        _b("author_is_staff"),
+        _ts("created_at"),
+        _ts("updated_at"),
+        _ts("deleted_at"),
+        _s("content_text"),
+        _i("like_count"),
+        _i("reply_count"),
+    ),
+    required=("post_id", "topic_id", "created_at"),
+    timestamps=("created_at", "updated_at"),
+    urls=("url", "site_url"),
+    description="Discourse posts with their author's attributes (users sideloaded by the API).",
+)
+
+MAIL_MESSAGES = EntitySpec(
+    name="mail_messages",
+    family="forum",
+    key=("message_id",),
+    fields=(
+        _s("message_id", nullable=False),
+        _b("message_id_generated"),  # true: the message had no usable Message-ID
+        _s("list_name"),
+        _s("archive_url"),  # the mbox file or archive month the message came from
+        _s("from_name"),
+        _s("from_email"),  # raw layer only: never selected into marts
+        _s("subject"),
+        _ts("sent_at"),
+        _i("sent_utc_offset_minutes"),
+        _s("date_source"),  # header, envelope (the mbox "From " line)
+        _s("in_reply_to"),
+        _list("references"),
+        _s("body_text"),
+    ),
+    required=("message_id", "sent_at"),
+    timestamps=("sent_at",),
+    urls=(),
+    description="Mailing-list messages from mbox files and Pipermail/Mailman 2 archives.",
+)
+
+ENTITIES: dict[str, EntitySpec] = {
+    e.name: e
+    for e in (BLOG_POSTS, BLOG_COMMENTS, TRACKBACKS, FORUM_TOPICS, FORUM_POSTS, MAIL_MESSAGES)
+}
 
 
 def get_entity(name: str) -> EntitySpec:

@@ -10,6 +10,9 @@ _CONNECTORS: dict[str, str] = {
     "wxr": "townsquare.connectors.wxr:WxrConnector",
     "wordpress": "townsquare.connectors.wordpress:WordPressConnector",
     "feed": "townsquare.connectors.feed:FeedConnector",
+    "discourse": "townsquare.connectors.discourse:DiscourseConnector",
+    "mbox": "townsquare.connectors.mbox:MboxConnector",
+    "pipermail": "townsquare.connectors.pipermail:PipermailConnector",
 }
 
 
