@@ -15,21 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from measure import count_items, measure, peak_rss_mib
+
 COMMENTS_PER_POST = 10
 PINGBACK_EVERY = 10  # one comment in ten is a pingback (→ also a trackbacks row)
-
-
-def _peak_rss_mib() -> float:
-    # Linux reports ru_maxrss in KiB
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def write_wxr(path: Path, comments: int) -> None:
@@ -127,7 +121,7 @@ def land_child(path: str) -> dict[str, float]:
     from townsquare.quality import _context
 
     _context()  # import Great Expectations before the baseline: its ~270 MB is fixed cost
-    baseline = _peak_rss_mib()
+    baseline = peak_rss_mib()
     with tempfile.TemporaryDirectory(prefix="bench-lake-") as lake:
         source = SourceConfig(type="wxr", name="bench", location=path)
         t0 = time.perf_counter()
@@ -137,7 +131,7 @@ def land_child(path: str) -> dict[str, float]:
         "rows": result.rows,
         "seconds": seconds,
         "baseline_mib": baseline,
-        "peak_mib": _peak_rss_mib(),
+        "peak_mib": peak_rss_mib(),
     }
 
 
@@ -152,24 +146,9 @@ def run_child(kind: str, path: str) -> dict[str, float]:
         from townsquare.connectors.wxr import WxrConnector as Cls
     else:
         from townsquare.connectors.feed import FeedConnector as Cls  # type: ignore[assignment]
-    baseline = _peak_rss_mib()
+    baseline = peak_rss_mib()
     conn = Cls(ConnectorContext(name="bench", location=path, options={"follow_comments": False}))
-    t0 = time.perf_counter()
-    n = 0
-    for _ in conn.items():
-        n += 1
-    seconds = time.perf_counter() - t0
-    return {"rows": n, "seconds": seconds, "baseline_mib": baseline, "peak_mib": _peak_rss_mib()}
-
-
-def measure(kind: str, path: Path) -> dict[str, float]:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return count_items(conn.items(), baseline)
 
 
 def main() -> None:
@@ -202,7 +181,7 @@ def main() -> None:
         print(header)
         print("-" * len(header))
         for label, kind, path in cases:
-            r = measure(kind, path)
+            r = measure(__file__, kind, path)
             size = os.path.getsize(path) / 2**20
             print(
                 f"{label:<28}{size:>8.1f}{int(r['rows']):>10,}{r['seconds']:>9.2f}"

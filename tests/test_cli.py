@@ -154,7 +154,7 @@ def test_ingest_over_threshold_fails_with_one_line(tmp_path: Path, wxr: Path) ->
         (["ingest", "wxr", "{wxr}", "--name", "Bad Name"], "ingest: name: expected a slug"),
         (
             ["ingest", "gopher", "{wxr}", "--name", "a"],
-            "ingest: type: expected one of feed, wordpress, wxr (got 'gopher')",
+            "ingest: type: expected one of discourse, feed, mbox, pipermail, wordpress, wxr (got 'gopher')",
         ),
         (
             ["ingest", "wxr", "{wxr}", "--name", "a", "--since", "last tuesday"],

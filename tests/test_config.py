@@ -54,11 +54,12 @@ sources:
     [
         (
             "sources:\n  - {type: wxrr, name: a, location: x}\n",
-            "sources[0].type: expected one of feed, wordpress, wxr (got 'wxrr')",
+            "sources[0].type: expected one of discourse, feed, mbox, pipermail, wordpress, wxr (got 'wxrr')",
         ),
         (
-            "sources:\n  - {type: discourse, name: a, location: x}\n",
-            "sources[0].type: expected one of feed, wordpress, wxr (got 'discourse' (planned, not implemented yet))",
+            "sources:\n  - {type: github, name: a, location: x}\n",
+            "sources[0].type: expected one of discourse, feed, mbox, pipermail, wordpress, wxr "
+            "(got 'github' (planned, not implemented yet))",
         ),
         (
             "sources:\n  - {type: wxr, name: a, location: x}\n  - {type: feed, name: 'My Blog', location: y}\n",

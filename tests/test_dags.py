@@ -34,6 +34,8 @@ def config(airflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         "defaults: {retries: 4, retry_delay_seconds: 90}\n"
         "sources:\n"
         "  - {type: wxr, name: main-blog, location: blog.xml, schedule: '0 6 * * *'}\n"
+        "  - {type: mbox, name: dev-list, location: lists/, schedule: '30 * * * *'}\n"
+        "  - {type: discourse, name: forum, location: 'https://forum.example.org'}\n"
     )
     monkeypatch.setenv("TOWNSQUARE_CONFIG", str(path))
     for name in ("TOWNSQUARE_DBT_EXECUTION_MODE", "TOWNSQUARE_LAKE", "TOWNSQUARE_WAREHOUSE"):
@@ -57,8 +59,8 @@ def dagbag():
 def test_dag_files_parse_without_errors_into_the_expected_dags(config: Path) -> None:
     bag = dagbag()
     assert bag.import_errors == {}
-    assert DAG_FILES == ["ingest_blog.py", "transform.py"]
-    assert sorted(bag.dag_ids) == ["ingest_blog", "transform"]
+    assert DAG_FILES == ["ingest.py", "transform.py"]
+    assert sorted(bag.dag_ids) == ["ingest_blog", "ingest_forum", "transform"]
     for stat in bag.dagbag_stats:
         assert stat.duration < timedelta(seconds=2), stat
 
@@ -79,8 +81,8 @@ def test_dags_parse_without_a_config_file(config: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("TOWNSQUARE_CONFIG", str(config.parent / "missing.yml"))
     bag = dagbag()
     assert bag.import_errors == {}
-    ingest = bag.dags["ingest_blog"]
-    assert ingest.schedule == "@daily"
+    for dag_id in ("ingest_blog", "ingest_forum"):
+        assert bag.dags[dag_id].schedule == "@daily"
     assert all(t.retries == 3 for d in bag.dags.values() for t in d.tasks)
 
 
@@ -101,6 +103,23 @@ def test_ingest_blog_maps_over_sources_and_declares_the_raw_assets(config: Path)
     assert {"ingest", "blog"} <= dag.tags
 
 
+def test_ingest_forum_maps_over_forum_sources_and_declares_the_forum_assets(config: Path) -> None:
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    dag = dagbag().dags["ingest_forum"]
+    assert dag.schedule == "30 * * * *"  # the first forum source's schedule
+    assert set(dag.task_ids) == {"list_sources", "ingest"}
+    ingest = dag.get_task("ingest")
+    assert isinstance(ingest, MappedOperator)
+    assert [(a.name, a.uri) for a in ingest.outlets] == [
+        ("raw_forum_topics", "x-townsquare://raw/forum_topics"),
+        ("raw_forum_posts", "x-townsquare://raw/forum_posts"),
+        ("raw_mail_messages", "x-townsquare://raw/mail_messages"),
+    ]
+    assert {"ingest", "forum"} <= dag.tags
+    assert "Discourse" in (dag.doc_md or "")
+
+
 def test_transform_is_scheduled_on_any_raw_asset_and_serializes_warehouse_tasks(
     config: Path,
 ) -> None:
@@ -112,6 +131,9 @@ def test_transform_is_scheduled_on_any_raw_asset_and_serializes_warehouse_tasks(
     assert sorted(a.name for a in condition.objects) == [
         "raw_blog_comments",
         "raw_blog_posts",
+        "raw_forum_posts",
+        "raw_forum_topics",
+        "raw_mail_messages",
         "raw_trackbacks",
     ]
     assert set(dag.task_ids) == {"dbt", "check_marts"}  # build mode: one dbt task
@@ -198,7 +220,7 @@ def test_dag_files_do_not_import_dbt_or_great_expectations(config: Path) -> None
     report = probe_dagbag({"TOWNSQUARE_DBT_EXECUTION_MODE": "build"})
     print(f"\n[build] DagBag in a fresh interpreter: {report['seconds']:.3f}s")
     assert report["errors"] == {}
-    assert report["dags"] == ["ingest_blog", "transform"]
+    assert report["dags"] == ["ingest_blog", "ingest_forum", "transform"]
     assert report["heavy"] == []
     assert report["cosmos_telemetry"] is False  # airflow_env() turns it off
 

@@ -1,18 +1,21 @@
-"""End to end: `townsquare demo` lands the samples, builds, checks; then we query the mart.
+"""End to end: `townsquare demo` lands the samples, builds, checks; then we query the marts.
 
-The expected mart totals are recomputed here straight from the sample WXR with the
-standard library (an independent oracle), not copied from the pipeline's output.
+The expected mart totals are recomputed here straight from the sample files with the
+standard library (independent oracles: the WXR with ElementTree, the recorded Discourse
+JSON with json, the mbox with ``mailbox``), not copied from the pipeline's output.
 """
 
 from __future__ import annotations
 
 import json
+import mailbox
 import os
 import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -72,9 +75,40 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return json.loads(proc.stdout)
 
 
+def discourse_first_responses() -> dict[str, tuple[int, float | None]]:
+    """Per recorded topic: (replies, hours to the first reply by another user)."""
+    folder = samples_dir() / "forum" / "discourse"
+    out = {}
+    for path in sorted(folder.glob("t__*.json")):
+        if path.name.count("__") != 1:
+            continue  # t__10__posts.post_ids-….json: the chunked posts, read below
+        topic = json.loads(path.read_text())
+        posts = list(topic["post_stream"]["posts"])
+        for extra in folder.glob(f"t__{topic['id']}__posts.*.json"):
+            posts += json.loads(extra.read_text())["post_stream"]["posts"]
+        regular = sorted(
+            (p for p in posts if p["post_type"] == 1 and not p.get("deleted_at")),
+            key=lambda p: p["post_number"],
+        )
+        when = [datetime.fromisoformat(p["created_at"].replace("Z", "+00:00")) for p in regular]
+        first = next(
+            (i for i, p in enumerate(regular) if p["user_id"] != regular[0]["user_id"]), None
+        )
+        hours = (when[first] - when[0]).total_seconds() / 3600 if first is not None else None
+        out[f"lumen-forum:{topic['id']}"] = (len(regular) - 1, hours)
+    return out
+
+
 def test_demo_lands_every_sample(demo: dict) -> None:
     by_source = {s["source"]: s["entities"] for s in demo["sources"]}
-    assert set(by_source) == {"lumen-blog", "lumen-community", "lumen-releases"}
+    assert set(by_source) == {
+        "lumen-blog",
+        "lumen-community",
+        "lumen-releases",
+        "lumen-dev",
+        "lumen-forum",
+        "lumen-users",
+    }
     # The WXR sample: 25 posts + 2 pages, 240 comments of which 40 are linkbacks.
     assert by_source["lumen-blog"]["blog_posts"] == {"rows": 27, "quarantined": 0}
     assert by_source["lumen-blog"]["trackbacks"] == {"rows": 40, "quarantined": 0}
@@ -84,6 +118,38 @@ def test_demo_lands_every_sample(demo: dict) -> None:
     assert by_source["lumen-community"]["blog_comments"]["rows"] == 30
     assert demo["layers"]["staging"]["stg_blog__posts"] == 27 + 10 + 8
     assert demo["build"]["marts"]["fct_inbound_reach_monthly"] > 0
+    # The forum: 30 topics (2 pinned), 150 posts; the mailing lists: 120 + 60 messages.
+    assert by_source["lumen-forum"]["forum_topics"] == {"rows": 30, "quarantined": 0}
+    assert by_source["lumen-forum"]["forum_posts"] == {"rows": 150, "quarantined": 0}
+    box = mailbox.mbox(samples_dir() / "forum" / "mail" / "lumen-dev.mbox", create=False)
+    assert by_source["lumen-dev"]["mail_messages"] == {"rows": len(box), "quarantined": 0}
+    box.close()
+    assert by_source["lumen-users"]["mail_messages"] == {"rows": 60, "quarantined": 0}
+    assert demo["layers"]["staging"]["stg_mail__messages"] == 180
+
+
+def test_forum_threads_match_the_recorded_forum(demo: dict) -> None:
+    expected = discourse_first_responses()
+    with duckdb.connect(demo["warehouse"], read_only=True) as con:
+        got = {
+            key: (replies, hours)
+            for key, replies, hours in con.execute(
+                "select thread_key, replies, hours_to_first_response "
+                "from marts.fct_forum_threads where channel = 'forum'"
+            ).fetchall()
+        }
+        mail_threads = con.execute(
+            "select count(*), sum(replies + 1) from marts.fct_forum_threads "
+            "where channel = 'mailing_list'"
+        ).fetchall()[0]
+    assert set(got) == set(expected)
+    for key, (replies, hours) in expected.items():
+        assert got[key][0] == replies, key
+        assert got[key][1] == pytest.approx(hours), key
+    assert sum(h is None for _, h in expected.values()) >= 3  # unanswered topics exist
+    # every mailing-list message is in exactly one thread
+    assert mail_threads[1] == 180
+    assert 20 < mail_threads[0] < 180
 
 
 def test_mart_inbound_links_match_the_export(demo: dict) -> None:

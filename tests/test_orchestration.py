@@ -85,8 +85,8 @@ def test_list_sources_fails_on_missing_config_and_unknown_family(config_env: Pat
     with pytest.raises(ConfigError, match="config file not found"):
         orch.list_sources("blog")
     config_env.write_text(TWO_BLOGS)
-    with pytest.raises(ValueError, match="no ingest DAG for source family 'forum'"):
-        orch.list_sources("forum")
+    with pytest.raises(ValueError, match="no ingest DAG for source family 'repo'"):
+        orch.list_sources("repo")
 
 
 def test_dag_settings_from_config(config_env: Path) -> None:
@@ -169,6 +169,9 @@ def test_raw_assets_have_stable_names_and_uris() -> None:
         "raw_blog_posts",
         "raw_blog_comments",
         "raw_trackbacks",
+        "raw_forum_topics",
+        "raw_forum_posts",
+        "raw_mail_messages",
     ]
 
 

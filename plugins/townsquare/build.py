@@ -115,13 +115,23 @@ def run_dbt(
 
 
 def build(
-    lake: str, warehouse: str, progress: Progress | None = None, check: bool = True
+    lake: str,
+    warehouse: str,
+    progress: Progress | None = None,
+    check: bool = True,
+    target_path: str | None = None,
 ) -> BuildResult:
-    """``dbt build`` over the lake into ``warehouse``, then the mart quality checks."""
+    """``dbt build`` over the lake into ``warehouse``, then the mart quality checks.
+
+    ``target_path``: dbt's target folder (default ``dbt_project/target``); separate runs
+    at the same time (tests) give each their own.
+    """
     started = time.monotonic()
     say = progress or (lambda _m: None)
     say(f"building the warehouse {warehouse} from {lake}")
-    result = run_dbt(["build"], lake=lake, warehouse=warehouse, progress=progress)
+    result = run_dbt(
+        ["build"], lake=lake, warehouse=warehouse, progress=progress, target_path=target_path
+    )
     nodes: dict[str, int] = {}
     for r in getattr(result.result, "results", None) or []:
         nodes[str(r.status)] = nodes.get(str(r.status), 0) + 1

@@ -108,7 +108,8 @@ def main(verbose: bool) -> None:
     "cred_env",
     multiple=True,
     metavar="KEY=ENVVAR",
-    help="Take a credential (username, password, token) from an environment variable.",
+    help="Take a credential (username, password, token, api_key, api_username) from an "
+    "environment variable.",
 )
 @click.option(
     "--threshold",
@@ -135,7 +136,8 @@ def ingest(
 ) -> None:
     """Land one ad-hoc source without a config file.
 
-    TYPE is a source type (wxr, wordpress, feed); LOCATION a file, folder or URL.
+    TYPE is a source type (wxr, wordpress, feed, discourse, mbox, pipermail); LOCATION a
+    file, folder or URL.
     """
     from pydantic import ValidationError
 

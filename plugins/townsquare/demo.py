@@ -1,6 +1,9 @@
 """``townsquare demo``: the bundled sample sources, landed, built, checked, summarised.
 
-Runs with no network: every sample is a file shipped inside the package.
+Runs with no network: every sample is a file shipped inside the package. The HTTP
+sources (a Discourse forum, a Pipermail archive) are landed through their real
+connectors from a local server on 127.0.0.1 that serves the recorded site
+(``townsquare.samples.forum.recorded_server.demo_site``) for the length of the landing.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from townsquare.build import BuildResult, build
 from townsquare.config import SourceConfig
 from townsquare.paths import samples_dir
 from townsquare.pipeline import IngestResult, ingest_source
+from townsquare.schemas import ENTITIES
 
 Progress = Callable[[str], None]
 
@@ -23,15 +27,32 @@ DEMO_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("wxr", "lumen-blog", "blog/lumen-blog.wxr.xml"),
     ("feed", "lumen-community", "blog/community"),
     ("feed", "lumen-releases", "blog/lumen-releases.atom.xml"),
+    ("mbox", "lumen-dev", "forum/mail/lumen-dev.mbox"),
+)
+SERVED_SOURCES: tuple[tuple[str, str, str, dict[str, str]], ...] = (
+    # (type, name, path on the demo's local site, options)
+    ("discourse", "lumen-forum", "/", {"public_url": "https://forum.lumen.example.org"}),
+    ("pipermail", "lumen-users", "/pipermail/lumen-users/", {}),
 )
 
 
-def demo_sources() -> list[SourceConfig]:
+def demo_sources(site_url: str) -> list[SourceConfig]:
+    """Every demo source; the served ones point at ``site_url`` (the local demo site)."""
     base = samples_dir()
-    return [
-        SourceConfig(type=t, name=n, location=str(base / loc), options={"follow_comments": False})
+    files = [
+        SourceConfig(
+            type=t,
+            name=n,
+            location=str(base / loc),
+            options={"follow_comments": False} if t == "feed" else {},
+        )
         for t, n, loc in DEMO_SOURCES
     ]
+    served = [
+        SourceConfig(type=t, name=n, location=site_url.rstrip("/") + path, options=opts)
+        for t, n, path, opts in SERVED_SOURCES
+    ]
+    return files + served
 
 
 @dataclass
@@ -44,6 +65,8 @@ class DemoSummary:
     layers: dict[str, dict[str, int]] = field(default_factory=dict)
     top_sites: list[tuple[str, int, int]] = field(default_factory=list)
     top_posts: list[tuple[str, int]] = field(default_factory=list)
+    conversations: list[tuple[str, int, int, float | None]] = field(default_factory=list)
+    """Per channel: threads, answered threads, median hours to first response."""
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -58,6 +81,10 @@ class DemoSummary:
                 {"referring_domain": d, "inbound_links": links, "comments": c}
                 for d, links, c in self.top_sites
             ],
+            "conversations": [
+                {"channel": ch, "threads": n, "answered": a, "median_hours_to_first_response": h}
+                for ch, n, a, h in self.conversations
+            ],
             "seconds": round(self.seconds, 3),
         }
 
@@ -67,6 +94,8 @@ class DemoSummary:
         width = max((len(n) for layer in self.layers.values() for n in layer), default=10)
         for layer, tables in self.layers.items():
             out.append(f"  {layer}")
+            if not tables:
+                out.append("    (none)")
             for name, rows in tables.items():
                 out.append(f"    {name:<{width}}  {rows:>7,}")
         out += ["", "Top referring sites (inbound links = trackbacks + pingbacks)"]
@@ -76,6 +105,13 @@ class DemoSummary:
         out += ["", "Most-linked posts"]
         for title, links in self.top_posts:
             out.append(f"    {links:>4}  {title}")
+        out += ["", "Conversations (forum topics and mailing-list threads)"]
+        out.append(
+            f"    {'channel':<14} {'threads':>7} {'answered':>9} {'median h to 1st reply':>22}"
+        )
+        for channel, threads, answered, hours in self.conversations:
+            shown = f"{hours:.1f}" if hours is not None else "-"
+            out.append(f"    {channel:<14} {threads:>7} {answered:>9} {shown:>22}")
         out += [
             "",
             f"Lake:      {self.lake}",
@@ -96,10 +132,13 @@ def run_demo(home: str, progress: Progress | None = None) -> DemoSummary:
     root.mkdir(parents=True, exist_ok=True)
     lake, warehouse = str(root / "lake"), str(root / "warehouse.duckdb")
     summary = DemoSummary(home=str(root), lake=lake, warehouse=warehouse)
-    sources = demo_sources()
-    for i, source in enumerate(sources, 1):
-        say(f"[{i}/{len(sources) + 1}] landing {source.name} ({source.type})")
-        summary.ingests.append(ingest_source(source, lake=lake, progress=say, credentials={}))
+    from townsquare.samples.forum.recorded_server import demo_site
+
+    with demo_site() as site_url:
+        sources = demo_sources(site_url)
+        for i, source in enumerate(sources, 1):
+            say(f"[{i}/{len(sources) + 1}] landing {source.name} ({source.type})")
+            summary.ingests.append(ingest_source(source, lake=lake, progress=say, credentials={}))
     say(f"[{len(sources) + 1}/{len(sources) + 1}] building the warehouse (dbt build + mart checks)")
     summary.build = build(lake, warehouse, progress=say)
     _describe(summary)
@@ -110,13 +149,10 @@ def run_demo(home: str, progress: Progress | None = None) -> DemoSummary:
 def _describe(summary: DemoSummary) -> None:
     import duckdb
 
-    raw: dict[str, int] = {}
-    quarantined: dict[str, int] = {}
-    for r in summary.ingests:
-        for entity, er in r.entities.items():
-            raw[entity] = raw.get(entity, 0) + er.rows
-            quarantined[entity] = quarantined.get(entity, 0) + er.quarantined
     with duckdb.connect(summary.warehouse, read_only=True) as con:
+        # What the lake holds (every landing so far, not only this run's new rows)
+        raw = {e: _lake_rows(con, summary.lake, "raw", e) for e in ENTITIES}
+        quarantined = {e: _lake_rows(con, summary.lake, "quarantine", e) for e in ENTITIES}
 
         def tables(schema: str) -> dict[str, int]:
             names = con.execute(
@@ -131,7 +167,7 @@ def _describe(summary: DemoSummary) -> None:
 
         summary.layers = {
             "raw (lake)": dict(sorted(raw.items())),
-            "quarantine (lake)": dict(sorted(quarantined.items())),
+            "quarantine (lake)": {e: n for e, n in sorted(quarantined.items()) if n},
             "staging": tables("staging"),
             "marts": tables("marts"),
         }
@@ -151,3 +187,18 @@ def _describe(summary: DemoSummary) -> None:
                 "having sum(inbound_links) > 0 order by 2 desc, 1 limit 3"
             ).fetchall()
         ]
+        summary.conversations = [
+            (str(ch), int(n), int(a), float(h) if h is not None else None)
+            for ch, n, a, h in con.execute(
+                "select channel, count(*), count(*) filter (where is_answered), "
+                "round(median(hours_to_first_response), 1) "
+                "from marts.fct_forum_threads group by 1 order by 1"
+            ).fetchall()
+        ]
+
+
+def _lake_rows(con: Any, lake: str, area: str, entity: str) -> int:
+    pattern = str(Path(lake) / area / entity / "*" / "*" / "*.parquet")
+    if not con.execute("select count(*) from glob(?)", [pattern]).fetchall()[0][0]:
+        return 0
+    return int(con.execute("select count(*) from read_parquet(?)", [pattern]).fetchall()[0][0])

@@ -275,7 +275,10 @@ def _client_error_message(response: requests.Response, shown: str) -> str:
     head = f"HTTP {status} {response.reason or ''}".strip() + f" from {shown}"
     detail = _error_detail(response)
     if status in (401, 403):
-        hint = "access denied: check the credentials configured for this source (username and application password, or token) and their permissions"
+        hint = (
+            "access denied: check the credentials configured for this source "
+            "(credentials.conn_id or credentials.env) and their permissions"
+        )
     elif status == 404:
         hint = "not found: check the source location (URL) and that the API is enabled"
     else:

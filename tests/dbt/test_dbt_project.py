@@ -7,6 +7,7 @@ not safe to run concurrently in one process, so every dbt invocation lives in th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from dbt.cli.main import dbtRunner, dbtRunnerResult
 from townsquare.schemas import ENTITIES
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-MARTS = ("fct_inbound_reach_monthly", "fct_inbound_reach_by_site")
+MARTS = ("fct_inbound_reach_monthly", "fct_inbound_reach_by_site", "fct_forum_threads")
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("dbt")]
 
@@ -361,6 +362,182 @@ def land_posts(lake: Path) -> None:
     )
 
 
+# --- forum: Discourse topics/posts and mailing-list messages --------------------------------
+
+
+def topic(topic_id: str, title: str, created_at: datetime, archetype: str = "regular") -> dict:
+    return {
+        "topic_id": topic_id,
+        "site_url": "https://forum.acme.example",
+        "title": title,
+        "slug": title.lower().replace(" ", "-"),
+        "url": f"https://forum.acme.example/t/{topic_id}",
+        "category_id": "4",
+        "category_name": "help",
+        "tags": ["arm"],
+        "created_at": created_at,
+        "archetype": archetype,
+        "pinned": False,
+    }
+
+
+def forum_post(
+    post_id: str,
+    topic_id: str,
+    number: int,
+    user: tuple[str, str],
+    created_at: datetime,
+    post_type: str = "regular",
+    deleted_at: datetime | None = None,
+    text: str = "a post",
+) -> dict:
+    return {
+        "post_id": post_id,
+        "topic_id": topic_id,
+        "post_number": number,
+        "post_type": post_type,
+        "author_user_id": user[0],
+        "author_username": user[1].lower(),
+        "author_name": user[1],
+        "created_at": created_at,
+        "updated_at": created_at,
+        "deleted_at": deleted_at,
+        "content_text": text,
+    }
+
+
+def message(
+    message_id: str,
+    sender: str,
+    email: str,
+    subject: str,
+    sent_at: datetime,
+    in_reply_to: str | None = None,
+    references: list[str] | None = None,
+) -> dict:
+    return {
+        "message_id": message_id,
+        "message_id_generated": False,
+        "list_name": "dev",
+        "from_name": sender,
+        "from_email": email,
+        "subject": subject,
+        "sent_at": sent_at,
+        "sent_utc_offset_minutes": 60,
+        "date_source": "header",
+        "in_reply_to": in_reply_to,
+        "references": references,
+        "body_text": "hello",
+    }
+
+
+ANN, BOB, CY, STAFF = ("7", "Ann"), ("8", "Bob"), ("9", "Cy"), ("1", "Staff")
+CET = timezone(timedelta(hours=1))
+
+
+def land_forum(lake: Path) -> None:
+    land(
+        lake,
+        "forum_topics",
+        "forum",
+        "f1",
+        RECENT,
+        [
+            topic("1", "Install on ARM", utc(2024, 3, 1, 10)),
+            topic("2", "A private message", utc(2024, 3, 1, 11), archetype="private_message"),
+            topic("3", "Roadmap", utc(2024, 3, 5, 9)),
+        ],
+    )
+    land(
+        lake,
+        "forum_posts",
+        "forum",
+        "f1",
+        RECENT,
+        [
+            forum_post("11", "1", 1, ANN, utc(2024, 3, 1, 10)),
+            # the opener following up is a reply, not a response
+            forum_post("12", "1", 2, ANN, utc(2024, 3, 1, 10, 30)),
+            # "pinned"/"closed" notices are not replies
+            forum_post("13", "1", 3, STAFF, utc(2024, 3, 1, 10, 40), post_type="small_action"),
+            forum_post("14", "1", 4, BOB, utc(2024, 3, 1, 12, 15), text="first version"),
+            # deleted: neither a reply nor a participant
+            forum_post("15", "1", 5, CY, utc(2024, 3, 1, 12, 20), deleted_at=utc(2024, 3, 2)),
+            forum_post("16", "1", 6, CY, utc(2024, 3, 1, 13)),
+            forum_post("21", "2", 1, ANN, utc(2024, 3, 1, 11)),  # private: not a thread
+            forum_post("31", "3", 1, BOB, utc(2024, 3, 5, 9)),
+        ],
+    )
+    # post 14 landed again by a later run (edited): one row, the later text
+    land(
+        lake,
+        "forum_posts",
+        "forum",
+        "f2",
+        RECENT,
+        [forum_post("14", "1", 4, BOB, utc(2024, 3, 1, 12, 15), text="edited version")],
+    )
+    land(
+        lake,
+        "mail_messages",
+        "dev",
+        "m1",
+        RECENT,
+        [
+            # 08:00 at UTC+1 is 07:00 UTC
+            message(
+                "<a@lists.example>",
+                "Dee",
+                "dee@corp.example",
+                "Backups?",
+                datetime(2024, 3, 2, 8, tzinfo=CET),
+            ),
+            # Dee again (the address differs only in case): a reply, not a response
+            message(
+                "<b@lists.example>",
+                "Dee",
+                "DEE@Corp.example",
+                "Re: Backups?",
+                utc(2024, 3, 2, 7, 30),
+                in_reply_to="<a@lists.example>",
+            ),
+            # In-Reply-To names a message that is not in the archive: References finds b
+            message(
+                "<c@lists.example>",
+                "Eve",
+                "eve@x.example",
+                "Re: Backups?",
+                utc(2024, 3, 2, 10),
+                in_reply_to="<gone@lists.example>",
+                references=["<a@lists.example>", "<b@lists.example>"],
+            ),
+            # no threading headers: the subject (list tag and Re: removed) finds a
+            message(
+                "<d@lists.example>",
+                "Fay",
+                "fay@x.example",
+                "[dev] Re: backups?",
+                utc(2024, 3, 3, 7),
+            ),
+            message("<e@lists.example>", "Gus", "gus@y.example", "Crash on start", utc(2024, 3, 4)),
+        ],
+    )
+
+
+def mail_thread(root: str) -> str:
+    return "dev:thread:" + hashlib.md5(root.encode()).hexdigest()[:16]
+
+
+FORUM_SQL = """
+    select
+        thread_key, channel, source, container, title, started_at, opened_by,
+        first_response_at, first_responder, hours_to_first_response, is_answered,
+        replies, participants, last_activity_at
+    from marts.fct_forum_threads
+    order by thread_key
+"""
+
+
 # --- running dbt ------------------------------------------------------------------------------
 
 
@@ -413,6 +590,7 @@ class Warehouse:
     builds: list[dbtRunnerResult] = field(default_factory=list)
     monthly: list[list[tuple[Any, ...]]] = field(default_factory=list)
     by_site: list[list[tuple[Any, ...]]] = field(default_factory=list)
+    forum: list[list[tuple[Any, ...]]] = field(default_factory=list)
     text_values: list[tuple[str, str, str]] = field(default_factory=list)
     freshness: dbtRunnerResult | None = None
 
@@ -424,6 +602,7 @@ class Warehouse:
         assert result.success, f"dbt build failed: {result.exception or result.result}"
         self.monthly.append(query(self.path, MONTHLY_SQL))
         self.by_site.append(query(self.path, BY_SITE_SQL))
+        self.forum.append(query(self.path, FORUM_SQL))
 
 
 @pytest.fixture(scope="module")
@@ -437,6 +616,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
         mp.setenv("DO_NOT_TRACK", "1")
         mp.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         land_trackbacks_and_comments(wh.lake)
+        land_forum(wh.lake)
         wh.build()
         wh.text_values = query(
             wh.path,
@@ -557,6 +737,103 @@ def test_staging_dedups_on_natural_key_keeping_latest_ingestion(warehouse: Wareh
     ) == [("acme:1", "Hello world", "r4", ["news"]), ("acme:2", "Second post", "r4", ["news"])]
 
 
+def test_forum_threads_first_response_replies_and_participants(warehouse: Warehouse) -> None:
+    a, e = mail_thread("a@lists.example"), mail_thread("e@lists.example")
+    expected = [
+        # Bob answers Ann 2h15 after she opened; replies 12, 14, 16 (13 is a small action,
+        # 15 is deleted); participants Ann, Bob, Cy
+        (
+            "forum:1",
+            "forum",
+            "forum",
+            "help",
+            "Install on ARM",
+            datetime(2024, 3, 1, 10),
+            "Ann",
+            datetime(2024, 3, 1, 12, 15),
+            "Bob",
+            2.25,
+            True,
+            3,
+            3,
+            datetime(2024, 3, 1, 13),
+        ),
+        (
+            "forum:3",
+            "forum",
+            "forum",
+            "help",
+            "Roadmap",
+            datetime(2024, 3, 5, 9),
+            "Bob",
+            None,
+            None,
+            None,
+            False,
+            0,
+            1,
+            datetime(2024, 3, 5, 9),
+        ),
+        # Dee opens at 07:00 UTC, answers herself at 07:30; Eve answers at 10:00 (3 hours);
+        # Fay joins by subject; replies b, c, d; participants Dee, Eve, Fay
+        (
+            a,
+            "mailing_list",
+            "dev",
+            "dev",
+            "Backups?",
+            datetime(2024, 3, 2, 7),
+            "Dee",
+            datetime(2024, 3, 2, 10),
+            "Eve",
+            3.0,
+            True,
+            3,
+            3,
+            datetime(2024, 3, 3, 7),
+        ),
+        (
+            e,
+            "mailing_list",
+            "dev",
+            "dev",
+            "Crash on start",
+            datetime(2024, 3, 4),
+            "Gus",
+            None,
+            None,
+            None,
+            False,
+            0,
+            1,
+            datetime(2024, 3, 4),
+        ),
+    ]
+    assert warehouse.forum[0] == sorted(expected)
+    assert warehouse.forum[1] == warehouse.forum[0]  # the second build changes nothing
+
+
+def test_forum_staging_dedups_and_threads(warehouse: Warehouse) -> None:
+    assert query(warehouse.path, "select count(*) from staging.stg_discourse__posts") == [(8,)]
+    assert query(
+        warehouse.path,
+        "select run_id, content_text from staging.stg_discourse__posts where post_id = '14'",
+    ) == [("f2", "edited version")]
+    assert query(
+        warehouse.path,
+        """
+        select message_id, parent_message_id, parent_rule, thread_root_message_id
+        from staging.stg_mail__messages order by message_id
+        """,
+    ) == [
+        ("a@lists.example", None, None, "a@lists.example"),
+        ("b@lists.example", "a@lists.example", "in_reply_to", "a@lists.example"),
+        ("c@lists.example", "b@lists.example", "references", "a@lists.example"),
+        ("d@lists.example", "a@lists.example", "subject", "a@lists.example"),
+        ("e@lists.example", None, None, "e@lists.example"),
+    ]
+
+
 def test_marts_hold_no_email_addresses(warehouse: Warehouse) -> None:
     # The emails did reach staging, so the check below is not vacuous.
     assert query(
@@ -583,6 +860,9 @@ def test_source_freshness_reports_stale_and_missing_sources(warehouse: Warehouse
         "source.townsquare.trackback.trackbacks": "pass",  # newest row landed an hour ago
         "source.townsquare.blog.blog_comments": "warn",  # newest row is 3 days old
         "source.townsquare.blog.blog_posts": "error",  # nothing landed yet
+        "source.townsquare.discourse.forum_topics": "pass",
+        "source.townsquare.discourse.forum_posts": "pass",
+        "source.townsquare.mail.mail_messages": "pass",
     }
     assert results["source.townsquare.trackback.trackbacks"].max_loaded_at == RECENT
     assert results["source.townsquare.blog.blog_comments"].max_loaded_at == THREE_DAYS_AGO
@@ -632,6 +912,7 @@ ARROW_TO_DUCKDB = {
     "int64": "bigint",
     "timestamp[us, tz=UTC]": "timestamp with time zone",
     "list<item: string>": "varchar[]",
+    "bool": "boolean",
 }
 
 
@@ -641,6 +922,9 @@ ARROW_TO_DUCKDB = {
         ("staging/blog/_blog__sources.yml", "blog_posts"),
         ("staging/blog/_blog__sources.yml", "blog_comments"),
         ("staging/trackback/_trackback__sources.yml", "trackbacks"),
+        ("staging/discourse/_discourse__sources.yml", "forum_topics"),
+        ("staging/discourse/_discourse__sources.yml", "forum_posts"),
+        ("staging/mail/_mail__sources.yml", "mail_messages"),
     ],
 )
 def test_source_columns_match_lake_schema(yml: str, entity: str) -> None:

@@ -50,16 +50,22 @@ while a listing is read, so memory holds only ids, not records.
 from __future__ import annotations
 
 import logging
-import pickle
-import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
 from townsquare.connectors.base import Connector, ConnectorContext
+from townsquare.connectors.incremental import (
+    Spool,
+    Watermark,
+    parse_gmt,
+    stored_time,
+    text_or_none,
+    to_watermark,
+)
 from townsquare.connectors.trackbacks import trackback_from_comment
 from townsquare.http import HttpClient, HttpError, redact_url
 from townsquare.records import Item, Rejected, Row, utcnow
@@ -114,10 +120,10 @@ class WordPressConnector(Connector):
 
         since = parse_since(ctx.since) if ctx.since else None
         self.start = {
-            "blog_posts": since or _stored(self._state, "blog_posts", "modified_after"),
-            "blog_comments": since or _stored(self._state, "blog_comments", "after"),
+            "blog_posts": since or stored_time(self._state, "blog_posts", "modified_after"),
+            "blog_comments": since or stored_time(self._state, "blog_comments", "after"),
         }
-        self._marks: dict[str, _Watermark] = {}
+        self._marks: dict[str, Watermark] = {}
         self._complete = False
 
     # -- the connector contract -------------------------------------------------
@@ -135,7 +141,7 @@ class WordPressConnector(Connector):
         # future date in one record must not hide every later change.
         started = utcnow()
         self._marks = {
-            e: _Watermark(self.start[e], ceiling=started) for e in ("blog_posts", "blog_comments")
+            e: Watermark(self.start[e], ceiling=started) for e in ("blog_posts", "blog_comments")
         }
         yield from self._posts()
         yield from self._comments()
@@ -146,7 +152,7 @@ class WordPressConnector(Connector):
         if self._complete:
             for entity, key in (("blog_posts", "modified_after"), ("blog_comments", "after")):
                 mark = self._marks[entity].value()
-                stored = _stored(self._state, entity, key)
+                stored = stored_time(self._state, entity, key)
                 if mark is not None and (stored is None or mark > stored):
                     self._state.setdefault(entity, {})[key] = to_watermark(mark)
         return self._state
@@ -156,7 +162,7 @@ class WordPressConnector(Connector):
     def _posts(self) -> Iterator[Item]:
         start = self.start["blog_posts"]
         mark = self._marks["blog_posts"]
-        spool = _Spool("blog_posts")
+        spool = Spool("blog_posts")
         endpoints = [("posts", "post")] + ([("pages", "page")] if self.include_pages else [])
         embed = {"_embed": "author,wp:term"}
         listings: list[tuple[str, dict[str, Any]]] = [
@@ -203,11 +209,11 @@ class WordPressConnector(Connector):
         values = {
             "post_id": post_id,
             "site_url": self.site_url,
-            "post_type": _str(rec.get("type")) or default_type,
-            "status": _str(rec.get("status")),
+            "post_type": text_or_none(rec.get("type")) or default_type,
+            "status": text_or_none(rec.get("status")),
             "title": html_to_text(_rendered(rec.get("title"))),
-            "slug": _str(rec.get("slug")),
-            "url": _str(rec.get("link")),
+            "slug": text_or_none(rec.get("slug")),
+            "url": text_or_none(rec.get("link")),
             "author_name": author_name,
             "author_login": author_login,
             "published_at": published,
@@ -225,7 +231,7 @@ class WordPressConnector(Connector):
     def _comments(self) -> Iterator[Item]:
         start = self.start["blog_comments"]
         mark = self._marks["blog_comments"]
-        spool = _Spool("blog_comments")
+        spool = Spool("blog_comments")
         base: dict[str, Any] = {"orderby": "date_gmt", "order": "asc"}
         if start is not None:
             base["after"] = to_watermark(start)
@@ -284,11 +290,11 @@ class WordPressConnector(Connector):
             "post_id": _id_or_none(rec.get("post")),
             "post_url": _strip_fragment(rec.get("link")),
             "parent_id": _id_or_none(rec.get("parent")),
-            "comment_type": (_str(rec.get("type")) or "comment").lower(),
+            "comment_type": (text_or_none(rec.get("type")) or "comment").lower(),
             "status": _COMMENT_STATUS.get(str(status).lower(), str(status)) if status else None,
-            "author_name": _str(rec.get("author_name")),
-            "author_email": _str(rec.get("author_email")),
-            "author_url": _str(rec.get("author_url")),
+            "author_name": text_or_none(rec.get("author_name")),
+            "author_email": text_or_none(rec.get("author_email")),
+            "author_url": text_or_none(rec.get("author_url")),
             "published_at": published,
             "content_text": html_to_text(rendered),
         }
@@ -305,7 +311,7 @@ class WordPressConnector(Connector):
     # -- paging -----------------------------------------------------------------
 
     def _records(
-        self, path: str, params: dict[str, Any], mark: _Watermark
+        self, path: str, params: dict[str, Any], mark: Watermark
     ) -> Iterator[tuple[Any, _Stream]]:
         """Every record of a listing, page by page, with the listing's shift detector."""
         stream = _Stream(mark, path)
@@ -359,41 +365,10 @@ class WordPressConnector(Connector):
 # -- watermarks and duplicate detection ----------------------------------------
 
 
-class _Watermark:
-    """The newest date seen for an entity, held back when a listing shifted."""
-
-    def __init__(self, start: datetime | None, ceiling: datetime) -> None:
-        self.start = start
-        self.ceiling = ceiling
-        self.seen: datetime | None = None
-        self.capped = False
-        self.cap: datetime | None = None
-        """With ``capped``: do not advance past this (None: do not advance at all)."""
-
-    def see(self, when: datetime | None) -> None:
-        if when is not None and when > self.ceiling:
-            when = self.ceiling
-        if when is not None and (self.seen is None or when > self.seen):
-            self.seen = when
-
-    def hold(self, limit: datetime | None, why: str) -> None:
-        """Do not advance past ``limit`` this run (None: keep the starting watermark)."""
-        if self.capped and (self.cap is None or (limit is not None and limit >= self.cap)):
-            return
-        self.capped, self.cap = True, limit
-        shown = to_watermark(limit) if limit else "where this run started"
-        log.warning("%s; the watermark stays at or before %s", why, shown)
-
-    def value(self) -> datetime | None:
-        if self.seen is None or (self.capped and self.cap is None):
-            return None
-        return min(self.seen, self.cap) if self.cap is not None else self.seen
-
-
 class _Stream:
     """One paged listing: notices ids that come back (the listing shifted while paged)."""
 
-    def __init__(self, mark: _Watermark, path: str) -> None:
+    def __init__(self, mark: Watermark, path: str) -> None:
         self.mark = mark
         self.path = path
         self._sort: dict[str, datetime | None] = {}
@@ -420,83 +395,7 @@ class _Stream:
         self.mark.hold(self._last - ONE_SECOND if self._last else None, why)
 
 
-class _Spool:
-    """Items spooled to a temporary file; ``drain()`` yields each key's newest version.
-
-    Memory holds one small tuple per key; records wait on disk (in memory up to 8 MB).
-    """
-
-    def __init__(self, entity: str) -> None:
-        self.entity = entity
-        # Closed by drain(); lives across the listing, so no with-block.
-        self._file = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-        self._winner: dict[str, tuple[Any, int]] = {}
-        self._count = 0
-        self._keyed = 0
-
-    def add(self, key: str | None, version: Any, items: list[Item]) -> None:
-        index = self._count
-        self._count += 1
-        pickle.dump((key, items), self._file, protocol=pickle.HIGHEST_PROTOCOL)
-        if key is None:
-            return
-        self._keyed += 1
-        best = self._winner.get(key)
-        if best is None or _not_older(version, best[0]):
-            self._winner[key] = (version, index)
-
-    def drain(self) -> Iterator[Item]:
-        self._file.seek(0)
-        try:
-            for index in range(self._count):
-                key, items = pickle.load(self._file)
-                if key is None or self._winner[key][1] == index:
-                    yield from items
-        finally:
-            self._file.close()
-        dropped = self._keyed - len(self._winner)
-        if dropped:
-            log.info("%s: %d duplicate record(s) dropped, kept the newest", self.entity, dropped)
-
-
-def _not_older(version: Any, best: Any) -> bool:
-    if version is None or best is None:
-        return True
-    return bool(version >= best)
-
-
 # -- parsing helpers -------------------------------------------------------------
-
-
-def parse_gmt(value: Any) -> datetime | None:
-    """A WordPress ``*_gmt`` value (ISO 8601 without offset, in UTC) as an aware datetime."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"not a date string: {value!r}")
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError(f"not an ISO 8601 date: {value!r}") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def to_watermark(when: datetime) -> str:
-    """The form stored in state and sent to WordPress: ``2024-03-05T07:00:00Z``."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _stored(state: dict[str, dict[str, Any]], entity: str, key: str) -> datetime | None:
-    value = state.get(entity, {}).get(key)
-    if not value:
-        return None
-    try:
-        return parse_since(str(value))
-    except ValueError:
-        raise ValueError(
-            f"stored state for {entity} has an unreadable {key} {value!r}; "
-            f"fix or delete the state file for this source, or pass --since"
-        ) from None
 
 
 def _auth_from(ctx: ConnectorContext) -> tuple[requests.auth.AuthBase | None, dict[str, str]]:
@@ -561,7 +460,7 @@ def _author(embedded: dict[str, Any], author_id: Any) -> tuple[str | None, str |
     authors = embedded.get("author")
     if isinstance(authors, list) and authors and isinstance(authors[0], dict):
         user = authors[0]
-        name, slug = _str(user.get("name")), _str(user.get("slug"))
+        name, slug = text_or_none(user.get("name")), text_or_none(user.get("slug"))
         if name or slug:
             return (html_to_text(name) or None), slug
     return None, (str(author_id) if author_id not in (None, "", 0) else None)
@@ -574,7 +473,7 @@ def _terms(embedded: dict[str, Any]) -> dict[str, list[str]]:
         if not isinstance(group, list):
             continue
         for term in group:
-            if isinstance(term, dict) and term.get("taxonomy") and _str(term.get("name")):
+            if isinstance(term, dict) and term.get("taxonomy") and text_or_none(term.get("name")):
                 names.setdefault(str(term["taxonomy"]), []).append(
                     html_to_text(str(term["name"])) or ""
                 )
@@ -590,13 +489,6 @@ def _term_list(
     if taxonomy in names:
         return names[taxonomy]
     return [str(i) for i in ids]
-
-
-def _str(value: Any) -> str | None:
-    """A text field: None for null/empty, numbers and the like as their text."""
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, str) else str(value)
 
 
 def _id_or_none(value: Any) -> str | None:
