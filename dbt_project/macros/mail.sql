@@ -32,9 +32,15 @@
 {%- endmacro %}
 
 
-{#- Replaces anything shaped like an email address (the marts' privacy rule) with a marker. -#}
+{#-
+    Replaces anything shaped like an email address (the marts' privacy rule) with a marker:
+    user@host.tld, and the archive-obfuscated form "user at host.tld" (Pipermail).
+-#}
 {% macro mask_emails(column) -%}
     regexp_replace(
-        {{ column }}, '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}', '[email hidden]', 'g'
+        {{ column }},
+        '[A-Za-z0-9._%+-]+(@| at )[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}',
+        '[email hidden]',
+        'g'
     )
 {%- endmacro %}

@@ -269,6 +269,31 @@ def test_posts_missing_from_the_inline_stream_are_fetched_in_post_ids_chunks(
     assert last["created_at"] == datetime(2026, 3, 10, 18, 45, 0, 250000, tzinfo=UTC)
 
 
+def test_a_topic_gone_before_its_post_chunks_lands_the_posts_read_so_far(
+    httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    serve(httpserver, "/categories.json", "categories", CATEGORIES_Q)
+    serve(httpserver, "/latest.json", "latest_p0")
+    serve(httpserver, "/latest.json", "latest_p1", {"page": "1"})
+    serve(httpserver, "/latest.json", "latest_p2", {"page": "2"})
+    for topic in (10, 12, 13, 14):
+        serve(httpserver, f"/t/{topic}.json", f"t_{topic}")
+    # topic 13 was deleted after its detail was read: the chunks answer 404
+    httpserver.expect_request("/t/13/posts.json").respond_with_json(
+        {"errors": ["The requested URL or resource could not be found."]}, status=404
+    )
+
+    with caplog.at_level(logging.WARNING, logger="townsquare.connectors.discourse"):
+        items = list(make(httpserver).items())
+
+    topic13 = [k for k in keys(items) if k[0] == "forum_posts" and k[1].startswith("13")]
+    assert topic13 == [("forum_posts", "130"), ("forum_posts", "131")]  # the inline posts
+    assert ("forum_topics", "13") in keys(items)
+    assert "topic 13: posts 133, 134, 135 answered HTTP 404" in caplog.text
+    chunk_requests = [r for r in requested(httpserver) if r.startswith("/t/13/posts.json")]
+    assert len(chunk_requests) == 1  # no point asking for the next chunk
+
+
 def test_duplicate_topic_across_pages_gives_one_row_detail_then_newest_wins(
     httpserver: HTTPServer,
 ) -> None:

@@ -520,6 +520,16 @@ def land_forum(lake: Path) -> None:
                 utc(2024, 3, 3, 7),
             ),
             message("<e@lists.example>", "Gus", "gus@y.example", "Crash on start", utc(2024, 3, 4)),
+            # a reply whose sender's clock is 10 minutes behind: Gus still opened the thread,
+            # and the response counts as 0 hours; the name is an address in archive disguise
+            message(
+                "<f@lists.example>",
+                "hal at z.example",
+                "hal@z.example",
+                "Re: Crash on start",
+                utc(2024, 3, 3, 23, 50),
+                in_reply_to="<e@lists.example>",
+            ),
         ],
     )
 
@@ -800,12 +810,12 @@ def test_forum_threads_first_response_replies_and_participants(warehouse: Wareho
             "Crash on start",
             datetime(2024, 3, 4),
             "Gus",
-            None,
-            None,
-            None,
-            False,
-            0,
+            datetime(2024, 3, 3, 23, 50),
+            "[email hidden]",
+            0.0,
+            True,
             1,
+            2,
             datetime(2024, 3, 4),
         ),
     ]
@@ -831,6 +841,7 @@ def test_forum_staging_dedups_and_threads(warehouse: Warehouse) -> None:
         ("c@lists.example", "b@lists.example", "references", "a@lists.example"),
         ("d@lists.example", "a@lists.example", "subject", "a@lists.example"),
         ("e@lists.example", None, None, "e@lists.example"),
+        ("f@lists.example", "e@lists.example", "in_reply_to", "e@lists.example"),
     ]
 
 

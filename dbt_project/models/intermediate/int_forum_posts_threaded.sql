@@ -1,5 +1,6 @@
 {#-
-    Every forum post and mailing-list message as a post in a thread, in one shape:
+    Every forum post and mailing-list message as a post in a thread, in one shape (the
+    opener first: see post_position):
     a Discourse topic is a thread; a mailing-list thread is the set of messages sharing a
     thread root (stg_mail__messages). Author identity is a hash (never an email).
 -#}
@@ -27,6 +28,7 @@ forum as (
         topics.title as thread_title,
         topics.url as thread_url,
         posts.post_number as position_hint,
+        posts.post_number = 1 as is_thread_start,
         posts.created_at as posted_at,
         md5(
             'discourse:' || posts.source || ':'
@@ -51,6 +53,7 @@ mail as (
         roots.subject as thread_title,
         null::varchar as thread_url,
         messages.thread_depth as position_hint,
+        messages.thread_depth = 0 as is_thread_start,
         messages.sent_at as posted_at,
         md5(
             'mail:'
@@ -75,9 +78,17 @@ unioned as (
 ordered as (
     select
         *,
+        -- the thread's start first (Discourse post 1, the mail thread root), whatever the
+        -- clocks say; then Discourse posts in post_number order (posts moved in by a merge
+        -- keep older timestamps) and mail by time
         row_number() over (
             partition by thread_key
-            order by not is_countable, posted_at, position_hint, post_key
+            order by
+                not is_countable,
+                not is_thread_start,
+                case when channel = 'forum' then position_hint end,
+                posted_at,
+                post_key
         ) as post_position
     from unioned
 )

@@ -51,7 +51,8 @@ Limits
     until it is bumped. A topic deleted or unlisted while the list is paged shifts
     the list up by one, so one topic may slide onto a page already read; it is
     picked up when next bumped or by a ``--since`` reload. A topic gone between the
-    list and its detail (404/403/410) lands from its list entry, without posts.
+    list and its detail (404/403/410) lands from its list entry, without posts; one
+    gone between its detail and a ``post_ids[]`` chunk lands the posts read so far.
 
 Credentials (optional)
     ``api_key`` and ``api_username`` (an Airflow connection extra or environment
@@ -393,9 +394,22 @@ class DiscourseConnector(Connector):
         missing = [i for i in ids if i not in seen] if isinstance(ids, list) else []
         for start in range(0, len(missing), self.chunk):
             chunk = missing[start : start + self.chunk]
-            body = self._get_json(
-                f"/t/{topic_id}/posts.json", [("post_ids[]", str(i)) for i in chunk]
-            )
+            try:
+                body = self._get_json(
+                    f"/t/{topic_id}/posts.json", [("post_ids[]", str(i)) for i in chunk]
+                )
+            except HttpError as exc:
+                if exc.status not in _GONE:
+                    raise
+                log.warning(
+                    "discourse source %r: topic %s: posts %s answered HTTP %s (deleted or made "
+                    "private since its detail was read); landing the posts read so far",
+                    self.ctx.name,
+                    topic_id,
+                    ", ".join(str(i) for i in missing[start:]),
+                    exc.status,
+                )
+                return
             more = body.get("post_stream")
             for record in (more.get("posts") if isinstance(more, dict) else None) or []:
                 if isinstance(record, dict):

@@ -54,8 +54,14 @@ threads as (
         {{ mask_emails('openers.author_display_name') }} as opened_by,
         first_responses.first_response_at,
         {{ mask_emails('first_responses.first_responder') }} as first_responder,
-        date_diff('second', openers.posted_at, first_responses.first_response_at)
-        / 3600.0 as hours_to_first_response,
+        -- a responder whose clock is behind the opener's would give a negative time
+        -- (greatest() skips nulls, so unanswered threads need the case)
+        case
+            when first_responses.first_response_at is not null
+                then greatest(
+                    date_diff('second', openers.posted_at, first_responses.first_response_at), 0
+                ) / 3600.0
+        end as hours_to_first_response,
         first_responses.first_response_at is not null as is_answered,
         thread_counts.replies,
         thread_counts.participants,
