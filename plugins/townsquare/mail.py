@@ -9,19 +9,36 @@ Splitting (``MboxSplitter``)
     Gzip input is detected by its magic bytes, not by the name (``open_stream``):
     Pipermail serves plain text under ``.txt.gz`` names and the other way round.
     A message starts at a ``From `` line at the start of the stream, or after a
-    blank line when the line also looks like an envelope (it carries an asctime
-    date such as ``Mon Mar  4 10:00:00 2024``, or the next line is a header field);
-    so a body paragraph starting with "From the docs, ..." after a blank line does
-    not split a message. Bytes in the ``From `` line need not be ASCII or UTF-8.
+    blank line when the line also looks like an envelope: it carries an asctime
+    date such as ``Mon Mar  4 10:00:00 2024`` (standard mbox and Pipermail both
+    write one), or, for envelopes without a date, the next line is a well-known
+    first header (``Return-Path``, ``Received``, ``From``, ``Date``,
+    ``Message-ID``, ``Delivered-To``, ``X-...``). So unquoted body lines (Pipermail
+    does not quote them) such as "From the release notes" followed by a URL or
+    ``Note: ...`` do not split a message. Bytes in the ``From `` line need not be
+    ASCII or UTF-8.
     CRLF and LF line endings may be mixed (CRLF becomes LF). Quoted ``>From ``
     lines are unquoted the mboxrd way (one ``>`` removed from ``>+From `` lines),
     which is also right for mboxo except for lines that were ``>From `` originally.
     A stream whose first non-blank line is not a ``From `` line raises
-    ``MboxFormatError`` naming the input.
+    ``MboxFormatError`` naming the input. A message is known to be complete when
+    another ``From `` line follows it, or, for the last one, when the stream ends
+    with a blank line after its body (the mbox terminator); without it (a file
+    being written, an archive Mailman is appending to) the last message is still
+    yielded, but the ``landed`` offset stays before it so an incremental reader
+    reads it again whole next time. When a resume offset turns out not to point at
+    a ``From `` line, the splitter warns and re-reads the stream from the start
+    (given a ``reopen`` function; else ``MboxResumeError``).
 
 Parsing (``MessageBuilder``)
     ``email.parser.BytesParser`` with the ``compat32`` policy (the ``default``
-    policy's header objects are several times slower), then our own decoding:
+    policy's header objects are several times slower), then our own decoding. A
+    single-part message with a plain header block (the common case) skips the
+    email package: ``split_simple``/``simple_body`` reproduce exactly what it
+    yields (fields, Content-Type and charset, quoted-printable/base64 decoding)
+    and hand anything unusual back to it. A message the email package itself
+    fails on (it has bugs with odd input) is ``Rejected`` ("unparseable
+    message ...") instead of aborting the run.
 
     - Headers: 8-bit bytes without a charset are decoded as UTF-8, else cp1252,
       else Latin-1; RFC 2047 encoded words are decoded with their charset (an
@@ -29,8 +46,11 @@ Parsing (``MessageBuilder``)
     - Subject: decoded and whitespace-normalized (list prefixes such as
       ``[lumen-users]`` are kept).
     - From: ``email.utils.parseaddr``; Pipermail's obfuscation (``jane at
-      example.org``) is undone first. No From, or one without an address: the
-      message still lands with ``from_name``/``from_email`` null (or name only).
+      example.org``) is undone first, every occurrence. No From, or one without an
+      address: the message still lands with ``from_name``/``from_email`` null (or
+      name only). A display name that is an address or holds one (Pipermail's
+      ``jane at example.org (jane at example.org)`` for a sender without a name)
+      becomes null, so no address reaches ``from_name``.
     - Body: the ``text/plain`` parts that are not attachments, decoded with their
       charset (falling back as for headers), joined by a blank line; when there is
       none, the ``text/html`` parts through ``townsquare.text.html_to_text``.
@@ -38,9 +58,12 @@ Parsing (``MessageBuilder``)
       are skipped. Line endings are LF, outer whitespace stripped; no text → null.
     - Dates: the ``Date`` header (RFC 2822, ``parsedate_to_datetime``) gives
       ``sent_at`` in UTC and ``sent_utc_offset_minutes`` (``-0000``: UTC, offset
-      null), ``date_source`` ``header``. A missing, blank or unparseable Date falls
-      back to the envelope (``From `` line) asctime date, read as UTC, offset null,
-      ``date_source`` ``envelope``. Neither → ``Rejected`` ("no usable date").
+      null), ``date_source`` ``header``. A missing, blank, unparseable or absurd
+      Date (before 1970, more than a year from now, out of range such as
+      ``31 Dec 9999 23:00 -0500``, or a year written ``0001``) falls back to the
+      envelope (``From `` line) asctime date (held to the same bounds), read as
+      UTC, offset null, ``date_source`` ``envelope``. Neither → ``Rejected`` ("no
+      usable date").
     - Message ids (``message_id``, ``in_reply_to``, ``references``) are stored
       WITHOUT angle brackets: the first ``<...>`` token, else the bare token.
       ``in_reply_to`` is the first id of its header; ``references`` every id in
@@ -73,13 +96,13 @@ import gzip
 import hashlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
-from email.utils import parseaddr, parsedate_to_datetime
+from email.utils import parseaddr, parsedate_to_datetime, unquote
 from typing import IO, Any
 
 from townsquare.records import Item, Rejected, Row
@@ -101,7 +124,9 @@ _ASCTIME = re.compile(
 _MONTHS = {
     m: i for i, m in enumerate(b"Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)
 }
-_HEADER_FIELD = re.compile(rb"^[!-9;-~]+:")
+_KNOWN_HEADER = re.compile(
+    rb"(?:Return-Path|Received|From|Date|Message-ID|Delivered-To|X-[!-9;-~]+):", re.I
+)
 _QUOTED_FROM = re.compile(rb"^>(>*From )", re.M)
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
 _BETWEEN_WORDS = re.compile(r"(\?=)[ \t]+(?==\?)")
@@ -109,10 +134,23 @@ _FOLD = re.compile(r"\r?\n[ \t]?")
 _WS = re.compile(r"\s+")
 _ANGLE_ID = re.compile(r"<([^<>\s]+)>")
 _OBFUSCATED = re.compile(r"([\w.+'=-]+) at ([\w-]+(?:\.[\w-]+)+)")
+_ADDRESS_LIKE = re.compile(r"[\w.+'=-]+(?:@| at )[\w-]+(?:\.[\w-]+)+")
+_WRITTEN_YEAR = re.compile(r"(?<![\d+-])(\d{3,})(?![\d:])")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FUTURE_SLACK = timedelta(days=366)
 
 
 class MboxFormatError(ValueError):
     """The input is not an mbox (its first line is not a ``From `` line)."""
+
+
+class MboxResumeError(MboxFormatError):
+    """The resume offset does not point at a ``From `` line (raised before any message).
+
+    The bytes before the offset did not change, but no message starts there (an
+    earlier run stopped after a blank line inside a body): the input must be read
+    again from the start (``MboxSplitter`` does so itself when given ``reopen``).
+    """
 
 
 # --------------------------------------------------------------------------- streams
@@ -169,6 +207,9 @@ class RawMessage:
     end: int
     complete: bool
     """False when the stream ended inside the headers (a truncated message)."""
+    landed: bool = True
+    """False for the last message when the stream does not end with a blank line after
+    its body (it may still be being written): ``MboxSplitter.landed`` stays before it."""
 
 
 class MboxSplitter:
@@ -177,8 +218,12 @@ class MboxSplitter:
     ``start`` is the stream offset the reader is at (a message boundary, e.g. where
     an earlier run stopped); ``digest`` the SHA-256 of the bytes before it, if the
     caller hashed them. After iteration, ``landed`` is the offset after the last
-    complete message and ``prefix_sha256()`` the hash of the stream up to it: the
-    cursor an incremental reader stores.
+    message known to be complete (followed by another ``From `` line, or by a blank
+    line at the end of the stream) and ``prefix_sha256()`` the hash of the stream up
+    to it: the cursor an incremental reader stores. A resume ``start`` that does not
+    point at a ``From `` line raises ``MboxResumeError`` before any message, unless
+    ``reopen`` (a function returning the stream again from byte 0) is given: then
+    a warning is logged and the whole stream is split (``start`` becomes 0).
     """
 
     def __init__(
@@ -188,17 +233,32 @@ class MboxSplitter:
         *,
         start: int = 0,
         digest: Any = None,
+        reopen: Callable[[], IO[bytes]] | None = None,
     ) -> None:
         self.stream = stream
         self.label = label
         self.start = start
         self.landed = start
+        self.reopen = reopen
         self._digest = digest if digest is not None else hashlib.sha256()
 
     def prefix_sha256(self) -> str:
         return str(self._digest.hexdigest())
 
     def __iter__(self) -> Iterator[RawMessage]:
+        try:
+            yield from self._split()
+        except MboxResumeError as exc:
+            # raised before any message was yielded: start over from byte 0
+            if self.reopen is None:
+                raise
+            log.warning("%s; reading it again from the start", exc)
+            self.stream = self.reopen()
+            self.start = self.landed = 0
+            self._digest = hashlib.sha256()
+            yield from self._split()
+
+    def _split(self) -> Iterator[RawMessage]:
         it = iter(self.stream)
         offset = self.start
         envelope: bytes | None = None
@@ -206,6 +266,7 @@ class MboxSplitter:
         lines: list[bytes] = []
         prev_blank = True
         in_headers = False
+        body_at = 0  # index in ``lines`` of the first body line
         line = next(it, None)
         while line is not None:
             nxt = next(it, None)
@@ -217,6 +278,11 @@ class MboxSplitter:
                     line = nxt
                     continue
                 if not line.lstrip(b"\xef\xbb\xbf").startswith(b"From "):
+                    if self.start:
+                        raise MboxResumeError(
+                            f"mbox: {self.label}: the resume offset (byte {self.start}) is not "
+                            f"at a 'From ' line, found {line[:60]!r}"
+                        )
                     where = "" if offset == 0 else f" at byte {offset}"
                     raise MboxFormatError(
                         f"mbox: {self.label} is not an mbox file: expected a 'From ' line"
@@ -228,27 +294,38 @@ class MboxSplitter:
                 and line.startswith(b"From ")
                 and (
                     _ASCTIME.search(line) is not None
-                    or (nxt is not None and _HEADER_FIELD.match(nxt) is not None)
+                    or (nxt is not None and _KNOWN_HEADER.match(nxt) is not None)
                 )
             ):
-                yield self._finish(envelope, lines, msg_start, offset, in_headers)
+                yield self._finish(envelope, lines, msg_start, offset, in_headers, True)
                 envelope, lines, msg_start, in_headers, prev_blank = line, [], offset, True, False
             else:
                 lines.append(line)
                 prev_blank = line in _BLANK
-                if prev_blank:
+                if prev_blank and in_headers:
                     in_headers = False
+                    body_at = len(lines)
             offset += len(line)
             line = nxt
         if envelope is not None:
-            yield self._finish(envelope, lines, msg_start, offset, in_headers)
+            # at the end of the input, a message is known to be whole only when a blank
+            # line follows its body (the mbox terminator): a writer may be mid-body
+            ended = not in_headers and len(lines) > body_at and lines[-1] in _BLANK
+            yield self._finish(envelope, lines, msg_start, offset, in_headers, ended)
 
     def _finish(
-        self, envelope: bytes, lines: list[bytes], start: int, end: int, in_headers: bool
+        self,
+        envelope: bytes,
+        lines: list[bytes],
+        start: int,
+        end: int,
+        in_headers: bool,
+        ended: bool,
     ) -> RawMessage:
         raw = b"".join(lines)
         complete = not in_headers
-        if complete:
+        landed = complete and ended
+        if landed:
             self._digest.update(envelope)
             self._digest.update(raw)
             self.landed = end
@@ -256,7 +333,12 @@ class MboxSplitter:
         if b">From " in data:
             data = _QUOTED_FROM.sub(rb"\1", data)
         return RawMessage(
-            envelope=envelope.rstrip(b"\r\n"), data=data, start=start, end=end, complete=complete
+            envelope=envelope.rstrip(b"\r\n"),
+            data=data,
+            start=start,
+            end=end,
+            complete=complete,
+            landed=landed,
         )
 
 
@@ -333,20 +415,35 @@ def message_ids(value: str | None) -> list[str]:
     return [token] if token and not any(c.isspace() or c in "<>" for c in token) else []
 
 
+def plausible(when: datetime) -> bool:
+    """Whether a UTC date is a believable send date: from 1970 to a year from now."""
+    return _EPOCH <= when <= datetime.now(UTC) + _FUTURE_SLACK
+
+
 def parse_date_header(value: str | None) -> tuple[datetime, int | None] | None:
-    """An RFC 2822 date → (UTC datetime, original UTC offset in minutes or None)."""
+    """An RFC 2822 date → (UTC datetime, original UTC offset in minutes or None).
+
+    None for a missing or unparseable date, and for an implausible one (before 1970,
+    more than a year ahead, or a year written out below 1970 such as ``0001``, which
+    ``parsedate`` would read as 2001).
+    """
     if not value or not value.strip():
         return None
     try:
         when = parsedate_to_datetime(value.strip())
+        if when is None:
+            return None
+        offset = when.utcoffset()
+        if offset is None:  # -0000: "UTC, but the local time zone is unknown"
+            utc, minutes = when.replace(tzinfo=UTC), None
+        else:
+            utc, minutes = when.astimezone(UTC), int(offset.total_seconds() // 60)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when is None:
+    year = _WRITTEN_YEAR.search(value)
+    if not plausible(utc) or (year is not None and int(year.group(1)) < _EPOCH.year):
         return None
-    offset = when.utcoffset()
-    if offset is None:  # -0000: "UTC, but the local time zone is unknown"
-        return when.replace(tzinfo=UTC), None
-    return when.astimezone(UTC), int(offset.total_seconds() // 60)
+    return utc, minutes
 
 
 def envelope_date(envelope: bytes) -> datetime | None:
@@ -356,7 +453,7 @@ def envelope_date(envelope: bytes) -> datetime | None:
         return None
     month, day, hour, minute, second, year = m.groups()
     try:
-        return datetime(
+        when = datetime(
             int(year),
             _MONTHS[month],
             int(day),
@@ -367,13 +464,18 @@ def envelope_date(envelope: bytes) -> datetime | None:
         )
     except ValueError:
         return None
+    return when if plausible(when) else None
 
 
 def deobfuscate(address: str) -> str:
-    """``jane at example.org (Jane)`` → ``jane@example.org (Jane)`` (Pipermail archives)."""
+    """``jane at example.org (jane at example.org)`` → ``jane@example.org (jane@example.org)``.
+
+    Pipermail obfuscates every address in a From header, the display name too when
+    the sender had none (it repeats the address there).
+    """
     if "@" in address or " at " not in address:
         return address
-    return _OBFUSCATED.sub(r"\1@\2", address, count=1)
+    return _OBFUSCATED.sub(r"\1@\2", address)
 
 
 def list_name_from_id(list_id: str | None) -> str | None:
@@ -404,7 +506,9 @@ def body_text(msg: Message) -> str | None:
 
 
 def _collect(part: Message, plain: list[str], html: list[str], first: bool) -> None:
-    disposition = (part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
+    # str(): compat32 returns a Header object for a value with 8-bit bytes (a raw UTF-8
+    # filename), which has no .split
+    disposition = str(part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
     if disposition == "attachment" or (not first and part.get_filename()):
         return
     if part.is_multipart():
@@ -430,6 +534,129 @@ def _collect(part: Message, plain: list[str], html: list[str], first: bool) -> N
         charset = None
     text = decode_bytes(payload, charset)
     (plain if ctype == "text/plain" else html).append(text)
+
+
+class _Complex:
+    """Marker: the message needs the email package (``simple_body``)."""
+
+
+_COMPLEX = _Complex()
+_FIELD = r"[!-9;-~]+:[^\n]*(?:\n[ \t][^\n]*)*"
+_PLAIN_HEAD = re.compile(f"{_FIELD}(?:\n{_FIELD})*")
+"""Header fields (a name of printable ASCII but ``:``, then continuation lines)."""
+_FIELD_BREAK = re.compile(r"\n(?![ \t])")
+_MULTI = re.compile(r"[ \t\n]*(?:multipart|message)/[^/;]*(?:;|$)", re.I)
+"""A Content-Type value ``Message.get_content_maintype`` reads as multipart or message."""
+_UUENCODE = ("x-uuencode", "uuencode", "uue", "x-uue")
+
+
+def split_simple(data: bytes) -> tuple[list[tuple[str, str]], dict[str, str], bytes] | None:
+    """Header fields and body of a message with a plain header block, or None.
+
+    Returns (fields as compat32 stores them: name and raw value with folding kept,
+    the first value of each lower-cased name, the body bytes): exactly what
+    ``email``'s feedparser produces, without its per-line machinery. None when the
+    header block is not plain (no header/body separator, no headers, a CR, a
+    ``From `` line, a continuation first or a line that is not a field): the
+    caller then uses the email package.
+    """
+    end = data.find(b"\n\n")
+    if end <= 0 or data[:1] == b"\n":
+        return None
+    head = data[:end].decode("ascii", "surrogateescape")
+    if "\r" in head or _PLAIN_HEAD.fullmatch(head) is None:
+        return None
+    fields: list[tuple[str, str]] = []
+    first: dict[str, str] = {}
+    for text in _FIELD_BREAK.split(head):
+        name, _, value = text.partition(":")
+        value = value.lstrip(" \t")
+        fields.append((name, value))
+        first.setdefault(name.lower(), value)
+    return fields, first, data[end + 2 :]
+
+
+def simple_body(first: dict[str, str], body: bytes) -> str | _Complex | None:
+    """``body_text`` of a single-part message from its raw header values and body bytes.
+
+    The same result as ``body_text`` over the parsed message (compat32 semantics:
+    the first header of a name counts; Content-Type defaults to text/plain;
+    quoted-printable and base64 decoded as ``Message.get_payload(decode=True)``
+    does); ``_COMPLEX`` when the email package is needed (multipart, message/*,
+    uuencode, 8-bit or quoted-escape parameter values, RFC 2231 parameters).
+    """
+    disposition = first.get("content-disposition")
+    ctype_value = first.get("content-type")
+    cte_value = first.get("content-transfer-encoding")
+    for value in (disposition, ctype_value, cte_value):
+        if value is not None and not value.isascii():
+            return _COMPLEX
+    if disposition and disposition.split(";", 1)[0].strip().lower() == "attachment":
+        return None
+    charset: str | None = None
+    if ctype_value is None:
+        ctype = "text/plain"
+    else:
+        ctype = ctype_value.partition(";")[0].strip().lower()
+        if ctype.count("/") != 1:
+            ctype = "text/plain"
+        if ctype.startswith(("multipart/", "message/")):
+            return _COMPLEX
+        if ctype not in ("text/plain", "text/html"):
+            return None
+        found = _charset_param(ctype_value)
+        if isinstance(found, _Complex):
+            return found
+        charset = found
+    if ctype not in ("text/plain", "text/html"):
+        return None
+    cte = (cte_value or "").lower()
+    if cte == "quoted-printable":
+        payload = binascii.a2b_qp(body)
+    elif cte == "base64":
+        payload = _b64decode(b"".join(body.splitlines()))
+    elif cte in _UUENCODE:
+        return _COMPLEX
+    else:
+        payload = body
+    text = decode_bytes(payload, charset)
+    if ctype == "text/html":
+        text = html_to_text(text) or ""
+    text = text.replace("\r\n", "\n").strip()
+    return text or None
+
+
+def _charset_param(value: str) -> str | _Complex | None:
+    """``Message.get_content_charset()`` for a plain Content-Type value."""
+    if "\\" in value or "*" in value:
+        return _COMPLEX
+    pieces = value.split(";")
+    if '"' in value and any(piece.count('"') % 2 for piece in pieces):
+        return _COMPLEX
+    for piece in pieces:
+        name, sep, param = piece.partition("=")
+        if name.strip().lower() == "charset":
+            return unquote(param.strip()).lower() if sep else ""
+    return None
+
+
+def _b64decode(encoded: bytes) -> bytes:
+    """Base64 as ``Message.get_payload(decode=True)`` decodes it (lenient, never raises)."""
+    pad_err = len(encoded) % 4
+    try:
+        return base64.b64decode(
+            encoded + (b"==="[: 4 - pad_err] if pad_err else b""), validate=True
+        )
+    except binascii.Error:
+        pass
+    try:
+        return base64.b64decode(encoded, validate=False)
+    except binascii.Error:
+        pass
+    try:
+        return base64.b64decode(encoded + b"==", validate=False)
+    except binascii.Error:
+        return encoded
 
 
 # --------------------------------------------------------------------------- rows
@@ -465,11 +692,29 @@ class MessageBuilder:
         fixed_list: str | None = None,
     ) -> Item | None:
         """A Row, a Rejected, or None (an identical duplicate, or sent before ``since``)."""
-        msg = self._parse(raw.data)
-        headers = [(name, header_text(value) or "") for name, value in msg.raw_items()]
-        first: dict[str, str] = {}
-        for name, value in headers:
-            first.setdefault(name.lower(), value)
+        simple = split_simple(raw.data)
+        text: str | _Complex | None = _COMPLEX
+        if simple is not None:
+            raw_headers, first_raw, body = simple
+            text = simple_body(first_raw, body)
+        if text is _COMPLEX:
+            try:
+                ctype = simple[1].get("content-type", "") if simple is not None else ""
+                if ctype.isascii() and _MULTI.match(ctype):
+                    # a plain header block: _parse would parse it twice
+                    msg = self._parser.parsebytes(raw.data)
+                else:
+                    msg = self._parse(raw.data)
+                raw_headers = list(msg.raw_items())
+                text = body_text(msg)
+            except Exception as exc:  # the email package has its own bugs
+                return self._unparseable(raw, archive_url, exc)
+            first_raw = {}
+            for name, value in raw_headers:
+                first_raw.setdefault(name.lower(), value)
+        assert not isinstance(text, _Complex)
+        headers = [(name, header_text(value) or "") for name, value in raw_headers]
+        first = {name: header_text(value) or "" for name, value in first_raw.items()}
         envelope = decode_bytes(raw.envelope)
         record: dict[str, Any] = {
             "envelope": envelope,
@@ -478,7 +723,6 @@ class MessageBuilder:
             "offset": raw.start,
         }
         subject = normalize_space(decode_words(first.get("subject", "")))
-        text = body_text(msg)
         ids = message_ids(first.get("message-id"))
         native = ids[0] if ids else None
         if not raw.complete:
@@ -565,10 +809,34 @@ class MessageBuilder:
         if end < 0:
             return self._parser.parsebytes(data)
         msg = self._parser.parsebytes(data[: end + 1], headersonly=True)
-        if msg.get_payload() or msg.get_content_maintype() in ("multipart", "message"):
+        try:
+            # non-empty: a line that is not a header field ended the headers early
+            leftover = bool(msg.get_payload())
+        except (TypeError, LookupError, ValueError):
+            # compat32 decodes an 8-bit leftover with the charset parameter, which
+            # fails for an RFC 2231 ``charset*=`` (a tuple)
+            leftover = True
+        if leftover or msg.get_content_maintype() in ("multipart", "message"):
             return self._parser.parsebytes(data)
         msg.set_payload(data[end + (1 if end == 0 else 2) :].decode("ascii", "surrogateescape"))
         return msg
+
+    def _unparseable(self, raw: RawMessage, archive_url: str, exc: Exception) -> Rejected:
+        data = raw.data
+        head = data[: data.find(b"\n\n") if b"\n\n" in data else len(data)]
+        record: dict[str, Any] = {
+            "envelope": decode_bytes(raw.envelope),
+            "headers_text": decode_bytes(head),
+            "archive_url": archive_url,
+            "offset": raw.start,
+            "body_excerpt": decode_bytes(data[len(head) :])[:BODY_EXCERPT],
+        }
+        return Rejected(
+            ENTITY,
+            f"unparseable message at byte {raw.start} of {archive_url}: "
+            f"{type(exc).__name__}: {exc}",
+            record,
+        )
 
 
 _SIMPLE_ADDRESS = re.compile(
@@ -581,15 +849,28 @@ def _address(value: str | None) -> tuple[str | None, str | None]:
         return None, None
     simple = _SIMPLE_ADDRESS.match(value)
     if simple is not None:
-        return normalize_space(decode_words(simple.group(1))), simple.group(2)
+        return _display_name(decode_words(simple.group(1))), simple.group(2)
     name, email = parseaddr(deobfuscate(value))
-    name = normalize_space(decode_words(name))
     email = email.strip()
     if "@" not in email:
         # garbage: keep the text as the name (what a reader would see), no address
-        shown = name or normalize_space(decode_words(value))
+        shown = normalize_space(decode_words(name)) or normalize_space(decode_words(value))
         return (shown if shown and any(c.isalnum() for c in shown) else None), None
-    return name, email
+    return _display_name(decode_words(name)), email
+
+
+def _display_name(name: str) -> str | None:
+    """The display name, or None when there is none or it is an address in disguise.
+
+    Pipermail repeats the address as the name when the sender had none
+    (``jane at example.org (jane at example.org)``); such a name, or any name that
+    holds an address (``jane@example.org``, ``jane at example.org``), is dropped so
+    no address leaks through ``from_name``.
+    """
+    shown = normalize_space(name)
+    if shown is None or _ADDRESS_LIKE.search(shown) is not None:
+        return None
+    return shown
 
 
 def _with_excerpt(record: dict[str, Any], text: str | None) -> dict[str, Any]:

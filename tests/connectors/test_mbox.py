@@ -593,3 +593,193 @@ def test_bundled_lumen_dev_sample() -> None:
     assert len({r["from_email"] for r in got} & blog_emails) >= 10
     quoted = [r for r in got if r["body_text"] and "\nFrom what I can tell" in r["body_text"]]
     assert quoted  # mboxrd-quoted body lines come back unquoted
+
+
+# --------------------------------------------------------------------------- review regressions
+
+
+def test_a_message_cut_mid_body_lands_but_is_read_again_whole(tmp_path: Path) -> None:
+    """A delivery agent is mid-write: the last message has no terminating blank line."""
+    first = message("<a@x>")
+    head = message("<b@x>", body=b"first half of body ")[: -len(b"first half of body \n\n")]
+    cut = head + b"first half of body "
+    path = write(tmp_path / "dev.mbox", first, cut)
+    c = connector(path)
+    got = rows(list(c.items()))
+    assert [(r["message_id"], r["body_text"]) for r in got] == [
+        ("a@x", "Hello list."),
+        ("b@x", "first half of body"),
+    ]
+    cursor = c.new_state()["mail_messages"]["files"]["dev.mbox"]
+    assert cursor["offset"] == len(first)  # not past the half-written message
+    assert cursor["messages"] == 1
+
+    # the writer finishes b and appends c: b is read again whole, then c; no error
+    write(path, first, cut + b"second half\n\n", message("<c@x>"))
+    again = connector(path, state=c.new_state())
+    got = rows(list(again.items()))
+    assert [(r["message_id"], r["body_text"]) for r in got] == [
+        ("b@x", "first half of body second half"),
+        ("c@x", "Hello list."),
+    ]
+    cursor = again.new_state()["mail_messages"]["files"]["dev.mbox"]
+    assert cursor["offset"] == path.stat().st_size
+    assert cursor["messages"] == 3
+
+
+def test_a_file_without_a_final_blank_line_keeps_its_last_message_unlanded(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path / "x.mbox", message("<a@x>"), message("<b@x>")[:-1])  # ends "list.\n"
+    c = connector(path)
+    assert [r["message_id"] for r in rows(list(c.items()))] == ["a@x", "b@x"]
+    assert c.new_state()["mail_messages"]["files"]["x.mbox"]["offset"] == len(message("<a@x>"))
+
+
+def test_a_resume_offset_inside_a_message_warns_and_reads_from_the_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The writer paused after a blank line inside a body: the offset went past it."""
+    first = message("<a@x>")
+    paused = message("<b@x>", body=b"para one")  # ends with the blank line
+    path = write(tmp_path / "x.mbox", first, paused)
+    c = connector(path)
+    assert [r["message_id"] for r in rows(list(c.items()))] == ["a@x", "b@x"]
+    assert c.new_state()["mail_messages"]["files"]["x.mbox"]["offset"] == len(first + paused)
+
+    write(path, first, paused, b"para two\n\n", message("<c@x>"))
+    again = connector(path, state=c.new_state())
+    with caplog.at_level(logging.WARNING):
+        got = rows(list(again.items()))
+    assert [(r["message_id"], r["body_text"]) for r in got] == [
+        ("a@x", "Hello list."),
+        ("b@x", "para one\n\npara two"),
+        ("c@x", "Hello list."),
+    ]
+    assert f"the resume offset (byte {len(first + paused)}) is not at a 'From ' line" in (
+        caplog.text
+    )
+    assert "reading it again from the start" in caplog.text
+    cursor = again.new_state()["mail_messages"]["files"]["x.mbox"]
+    assert cursor["offset"] == path.stat().st_size
+    assert cursor["messages"] == 3
+
+
+def test_absurd_dates_fall_back_to_the_envelope_or_are_quarantined(tmp_path: Path) -> None:
+    envelope = b"From x@example.org Sat Mar  9 08:07:06 2024"
+    path = write(
+        tmp_path / "x.mbox",
+        message("<y9999@x>", envelope=envelope, date=b"Fri, 31 Dec 9999 23:00:00 -0500"),
+        message("<y0001@x>", envelope=envelope, date=b"Mon, 1 Jan 0001 00:30:00 +0100"),
+        message("<y1969@x>", envelope=envelope, date=b"Wed, 31 Dec 1969 23:00:00 +0000"),
+        message("<y2100@x>", envelope=envelope, date=b"Fri, 1 Jan 2100 00:00:00 +0000"),
+        message(
+            "<both@x>",
+            envelope=b"From x@example.org Fri Dec 31 23:00:00 9999",
+            date=b"Fri, 31 Dec 9999 23:00:00 -0500",
+        ),
+        message("<ok@x>"),
+    )
+    items = collect(path)
+    got = {r["message_id"]: (r["sent_at"], r["date_source"]) for r in rows(items)}
+    assert got == {
+        "y9999@x": (utc(2024, 3, 9, 8, 7, 6), "envelope"),
+        "y0001@x": (utc(2024, 3, 9, 8, 7, 6), "envelope"),
+        "y1969@x": (utc(2024, 3, 9, 8, 7, 6), "envelope"),
+        "y2100@x": (utc(2024, 3, 9, 8, 7, 6), "envelope"),
+        "ok@x": (utc(2024, 3, 4, 9, 0), "header"),
+    }
+    [bad] = rejected(items)
+    assert bad.native_id == "both@x"
+    assert bad.reason == (
+        "no usable date: Date header 'Fri, 31 Dec 9999 23:00:00 -0500' and envelope "
+        "'From x@example.org Fri Dec 31 23:00:00 9999'"
+    )
+
+
+def test_body_from_lines_followed_by_word_colon_lines_do_not_split(tmp_path: Path) -> None:
+    body = (
+        b"Hi all,\n"
+        b"\n"
+        b"From the release notes\n"
+        b"https://example.org/notes\n"
+        b"\n"
+        b"From my side\n"
+        b"Note: the API changed.\n"
+        b"\n"
+        b"From x@example.org\n"  # looks like an envelope without a date, but a body line
+        b"Subject: not a header"
+    )
+    # a separator without an asctime date still splits before a well-known header
+    no_date = message("<c@x>", envelope=b"From MAILER-DAEMON\nReturn-Path: <c@example.org>")
+    path = write(tmp_path / "x.mbox", message("<a@x>", body=body), message("<b@x>"), no_date)
+    got = rows(collect(path))
+    assert [r["message_id"] for r in got] == ["a@x", "b@x", "c@x"]
+    assert got[0]["body_text"] == body.decode()
+
+
+def test_name_that_is_an_address_is_dropped(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "x.mbox",
+        message("<a@x>", sender=b"jane@example.org <jane@example.org>"),
+        message("<b@x>", sender=b'"jane@example.org" <jane@example.org>'),
+        message("<c@x>", sender=b"jane at example.org <jane@example.org>"),
+        message("<d@x>", sender=b"jane@example.org (jane@example.org)"),
+        message("<e@x>", sender=b"Jane Doe <jane@example.org>"),
+    )
+    got = [(r["from_name"], r["from_email"]) for r in rows(collect(path))]
+    assert got == [
+        (None, "jane@example.org"),
+        (None, "jane@example.org"),
+        (None, "jane@example.org"),
+        (None, "jane@example.org"),
+        ("Jane Doe", "jane@example.org"),
+    ]
+
+
+def test_folder_skips_stray_non_mbox_files_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "archive"
+    write(folder / "2024-01.mbox", message("<jan@x>"))
+    write(folder / "README.txt", b"These are the lumen-dev archives.\nFrom 2019 on.\n")
+    write(folder / "notes", b"\n\nSubject: todo\n\nnot mail\n")
+    write(folder / "empty.mbox", b"")
+    write(folder / "z.mbox.gz", gzip.compress(b"\n" + message("<gz@x>")))
+    with caplog.at_level(logging.WARNING):
+        got = [r["message_id"] for r in rows(collect(folder))]
+    assert got == ["jan@x", "gz@x"]
+    assert f"skipping {folder / 'README.txt'}: not an mbox file" in caplog.text
+    assert f"skipping {folder / 'notes'}: not an mbox file" in caplog.text
+    assert "empty.mbox" not in caplog.text
+
+    only_stray = tmp_path / "stray"
+    write(only_stray / "README.txt", b"nothing here\n")
+    with pytest.raises(
+        MboxFormatError, match=r"no mbox file in folder .*stray: none of README\.txt"
+    ):
+        collect(only_stray)
+
+
+def test_odd_mime_headers_that_crashed_the_email_package_still_land(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "x.mbox",
+        # a raw UTF-8 file name: compat32 hands back a Header object for it
+        message(
+            "<disposition@x>",
+            extra=b'Content-Disposition: inline; filename="Pr\xc3\xbcfung.txt"',
+            body=b"see the notes",
+        ),
+        # an 8-bit line that is not a header ends the headers early, and the
+        # RFC 2231 charset made compat32 decode that leftover with a tuple
+        message(
+            "<rfc2231@x>",
+            extra=b"Content-Type: text/plain; charset*=utf-8''latin1\nX-\xff: y",
+            body=b"caf\xe9",
+        ),
+    )
+    got = rows(collect(path))
+    assert [(r["message_id"], r["body_text"]) for r in got] == [
+        ("disposition@x", "see the notes"),
+        ("rfc2231@x", "X-\xff: y\n\ncaf\xe9"),
+    ]

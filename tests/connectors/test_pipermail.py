@@ -174,7 +174,8 @@ def test_first_run_reads_every_month_gzip_or_not(httpserver: HTTPServer) -> None
         LIST + "2024-March.txt",
     ]
     archives = connector.new_state()["mail_messages"]["archives"]
-    assert sorted(archives) == ["2024-February.txt.gz", "2024-January.txt.gz", "2024-March.txt"]
+    # keyed without .gz: Mailman gzips a month later and then links the .txt.gz
+    assert sorted(archives) == ["2024-February.txt", "2024-January.txt", "2024-March.txt"]
     assert archives["2024-March.txt"] | {"prefix_sha256": "…"} == {
         "etag": '"mar"',
         "last_modified": "Tue, 26 Mar 2024 10:00:00 GMT",
@@ -183,7 +184,7 @@ def test_first_run_reads_every_month_gzip_or_not(httpserver: HTTPServer) -> None
         "prefix_sha256": "…",
         "messages": 1,
     }
-    assert archives["2024-January.txt.gz"]["offset"] == len(JAN)  # decompressed bytes
+    assert archives["2024-January.txt"]["offset"] == len(JAN)  # decompressed bytes
 
 
 def test_list_name_option_wins_over_the_url(httpserver: HTTPServer) -> None:
@@ -240,7 +241,7 @@ def test_a_broken_month_link_warns_others_land_and_it_is_retried(
     assert [r["message_id"] for r in rows(list(again.items()))] == ["f1@x"]
     assert requested(httpserver) == [LIST, LIST + "2024-February.txt.gz", LIST + "2024-March.txt"]
     assert sorted(again.new_state()["mail_messages"]["archives"]) == [
-        "2024-February.txt.gz",
+        "2024-February.txt",
         "2024-March.txt",
     ]
 
@@ -288,7 +289,7 @@ def test_index_errors_are_clear(httpserver: HTTPServer) -> None:
 # --------------------------------------------------------------------------- incremental
 
 
-def test_next_run_refetches_only_the_newest_month_and_new_months(httpserver: HTTPServer) -> None:
+def test_next_run_refetches_only_recent_months_and_new_months(httpserver: HTTPServer) -> None:
     serve_q1(httpserver)
     first = make(httpserver)
     list(first.items())
@@ -320,13 +321,19 @@ def test_next_run_refetches_only_the_newest_month_and_new_months(httpserver: HTT
     assert archives["2024-March.txt"]["messages"] == 2
     assert archives["2024-March.txt"]["offset"] == len(MAR + MAR_LATE)
 
-    # third run: only April (now the newest landed) is asked again, and it is unchanged
+    # third run: April (the newest) and March (ended within 31 days of April's end: late
+    # mail may still be filed there) are asked again, conditionally; both are unchanged
     httpserver.clear()
     serve_index(httpserver, [("2024-April", "2024-April.txt.gz"), ("2024-March", "2024-March.txt")])
-    httpserver.expect_request(LIST + "2024-April.txt.gz").respond_with_data("", status=304)
+    httpserver.expect_request(
+        LIST + "2024-March.txt", headers={"If-None-Match": '"mar-2"'}
+    ).respond_with_data("", status=304)
+    httpserver.expect_request(
+        LIST + "2024-April.txt.gz", headers={"If-None-Match": '"apr"'}
+    ).respond_with_data("", status=304)
     third = make(httpserver, state=second.new_state())
     assert rows(list(third.items())) == []
-    assert requested(httpserver) == [LIST, LIST + "2024-April.txt.gz"]
+    assert requested(httpserver) == [LIST, LIST + "2024-March.txt", LIST + "2024-April.txt.gz"]
     assert third.new_state() == second.new_state()
 
 
@@ -433,3 +440,212 @@ def test_bundled_lumen_users_archive(httpserver: HTTPServer) -> None:
     assert any(not r["from_name"].isascii() for r in got)  # RFC 2047 names decoded
     assert len(connector.new_state()["mail_messages"]["archives"]) == 14
     assert sum(1 for r in got if r["in_reply_to"] is None) == 20
+
+
+# --------------------------------------------------------------------------- review regressions
+
+
+def test_a_month_fetched_mid_append_is_read_again_whole(httpserver: HTTPServer) -> None:
+    """Mailman was appending a message when the archive was downloaded."""
+    cut = MAR_LATE[: MAR_LATE.index(b"Body.")] + b"Bo"
+    serve_index(httpserver, [("2024-March", "2024-March.txt")])
+    serve_archive(httpserver, "2024-March.txt", MAR + cut, '"mar-1"')
+    first = make(httpserver)
+    got = rows(list(first.items()))
+    assert [(r["message_id"], r["body_text"]) for r in got] == [("m1@x", "Body."), ("m2@x", "Bo")]
+    cursor = first.new_state()["mail_messages"]["archives"]["2024-March.txt"]
+    assert cursor["offset"] == len(MAR)  # not past the half-written message
+    assert cursor["messages"] == 1
+
+    httpserver.clear()
+    serve_index(httpserver, [("2024-March", "2024-March.txt")])
+    serve_archive(httpserver, "2024-March.txt", MAR + MAR_LATE + APR, '"mar-2"')
+    second = make(httpserver, state=first.new_state())
+    got = rows(list(second.items()))
+    assert [(r["message_id"], r["body_text"]) for r in got] == [
+        ("m2@x", "Body."),
+        ("a1@x", "Body."),
+    ]
+    assert second.warnings == []
+    cursor = second.new_state()["mail_messages"]["archives"]["2024-March.txt"]
+    assert cursor["offset"] == len(MAR + MAR_LATE + APR)
+    assert cursor["messages"] == 3
+
+
+def test_a_resume_offset_inside_a_message_reads_the_month_again(
+    httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    paused = MAR_LATE  # Mailman paused after a blank line inside the body
+    serve_index(httpserver, [("2024-March", "2024-March.txt")])
+    serve_archive(httpserver, "2024-March.txt", MAR + paused, '"mar-1"')
+    first = make(httpserver)
+    list(first.items())
+    assert first.new_state()["mail_messages"]["archives"]["2024-March.txt"]["offset"] == len(
+        MAR + paused
+    )
+    httpserver.clear()
+    serve_index(httpserver, [("2024-March", "2024-March.txt")])
+    serve_archive(httpserver, "2024-March.txt", MAR + paused + b"More.\n\n", '"mar-2"')
+    second = make(httpserver, state=first.new_state())
+    with caplog.at_level(logging.WARNING):
+        got = rows(list(second.items()))
+    assert [(r["message_id"], r["body_text"]) for r in got] == [
+        ("m1@x", "Body."),
+        ("m2@x", "Body.\n\nMore."),
+    ]
+    assert "is not at a 'From ' line" in caplog.text
+    assert second.new_state()["mail_messages"]["archives"]["2024-March.txt"]["messages"] == 2
+
+
+def test_late_mail_filed_into_the_previous_month_is_picked_up(httpserver: HTTPServer) -> None:
+    months = [("2024-April", "2024-April.txt"), ("2024-March", "2024-March.txt")]
+    serve_index(httpserver, months)
+    serve_archive(httpserver, "2024-March.txt", MAR, '"mar-1"')
+    serve_archive(httpserver, "2024-April.txt", APR, '"apr-1"')
+    first = make(httpserver, recheck=1)
+    list(first.items())
+
+    # a moderated message dated March 26 is released in April: Mailman appends it to March
+    httpserver.clear()
+    serve_index(httpserver, months)
+    serve_archive(httpserver, "2024-March.txt", MAR + MAR_LATE, '"mar-2"')
+    httpserver.expect_request(
+        LIST + "2024-April.txt", headers={"If-None-Match": '"apr-1"'}
+    ).respond_with_data("", status=304)
+    second = make(httpserver, state=first.new_state(), recheck=1)
+    assert [r["message_id"] for r in rows(list(second.items()))] == ["m2@x"]
+    assert requested(httpserver) == [LIST, LIST + "2024-March.txt", LIST + "2024-April.txt"]
+    assert httpserver.log[1][0].headers["If-None-Match"] == '"mar-1"'
+
+
+def test_recheck_window_covers_recent_periods_and_recheck_is_a_minimum() -> None:
+    base = "http://h/pipermail/l/"
+    state = {"mail_messages": {"archives": {}}}
+
+    def plan(page: str, landed: list[str], recheck: int = 1) -> list[str]:
+        state["mail_messages"]["archives"] = {name: {"offset": 1} for name in landed}
+        c = PipermailConnector(
+            ConnectorContext(name="l", location=base, state=state, options={"recheck": recheck})
+        )
+        return [a.name for a, _ in c.plan(parse_index(page, base))]
+
+    days = [f"202403{d:02d}.txt" for d in range(1, 32)] + ["20240401.txt", "20240402.txt"]
+    daily = "".join(f'<a href="{n}">d</a>' for n in days)
+    # newest ends April 3; window from March 3 (ends >= March 3: March 2 and later)
+    assert plan(daily, days) == days[1:]
+    quarters = ["2023q4.txt.gz", "2024q1.txt.gz", "2024q2.txt"]
+    page = "".join(f'<a href="{n}">q</a>' for n in quarters)
+    # Q1 ended when Q2 started: kept although that is 91 days before Q2's end
+    assert plan(page, ["2023q4.txt", "2024q1.txt", "2024q2.txt"]) == quarters[1:]
+    monthly = ["2024-January.txt.gz", "2024-February.txt.gz", "2024-March.txt"]
+    page = "".join(f'<a href="{n}">m</a>' for n in monthly)
+    landed = ["2024-January.txt", "2024-February.txt", "2024-March.txt"]
+    assert plan(page, landed, recheck=0) == monthly[1:]
+    assert plan(page, landed, recheck=3) == monthly  # recheck is a minimum count
+    # a future-dated spam's archive does not move the window (it is asked again too)
+    spam = page + '<a href="2999-January.txt">spam</a>'
+    assert plan(spam, [*landed, "2999-January.txt"], recheck=0) == [
+        *monthly[1:],
+        "2999-January.txt",
+    ]
+
+
+def test_a_nameless_sender_has_a_null_name_not_an_address(httpserver: HTTPServer) -> None:
+    nameless = post("n1@x", "jane", "jane at example.org", "Mon, 04 Mar 2024 12:00:00 +0000", "Q")
+    assert b"From: jane at example.org (jane at example.org)" in nameless
+    serve_index(httpserver, [("2024-March", "2024-March.txt")])
+    serve_archive(httpserver, "2024-March.txt", nameless + MAR, '"m"')
+    got = rows(list(make(httpserver).items()))
+    assert [(r["from_name"], r["from_email"]) for r in got] == [
+        (None, "jane@example.org"),
+        ("Ana Lima", "ana@example.org"),
+    ]
+
+
+def test_a_broken_link_with_landed_months_only_warns(httpserver: HTTPServer) -> None:
+    months = [("2024-March", "2024-March.txt"), ("2024-February", "2024-February.txt.gz")]
+    serve_index(httpserver, months)
+    httpserver.expect_request(LIST + "2024-February.txt.gz").respond_with_data(
+        "Not Found", status=404
+    )
+    serve_archive(httpserver, "2024-March.txt", MAR, '"mar"')
+    first = make(httpserver, recheck=0)
+    assert [r["message_id"] for r in rows(list(first.items()))] == ["m1@x"]
+    state = first.new_state()
+    for _ in range(2):  # later runs: February still 404, March unchanged (304)
+        httpserver.clear()
+        serve_index(httpserver, months)
+        httpserver.expect_request(LIST + "2024-February.txt.gz").respond_with_data(
+            "Not Found", status=404
+        )
+        httpserver.expect_request(
+            LIST + "2024-March.txt", headers={"If-None-Match": '"mar"'}
+        ).respond_with_data("", status=304)
+        again = make(httpserver, state=state, recheck=0)
+        assert rows(list(again.items())) == []
+        assert again.failed == ["2024-February.txt.gz"]
+        assert "archive 2024-February.txt.gz could not be read: HTTP 404" in again.warnings[0]
+        assert again.new_state() == state
+        state = again.new_state()
+
+
+def test_a_month_gzipped_overnight_is_not_landed_twice(httpserver: HTTPServer) -> None:
+    serve_index(httpserver, [("2024-March", "2024-March.txt")])
+    serve_archive(httpserver, "2024-March.txt", MAR, '"mar-txt"')
+    first = make(httpserver)
+    list(first.items())
+    assert list(first.new_state()["mail_messages"]["archives"]) == ["2024-March.txt"]
+
+    # Mailman's nightly job gzipped March; the index now links the .txt.gz
+    httpserver.clear()
+    serve_index(httpserver, [("2024-March", "2024-March.txt.gz")])
+    serve_archive(httpserver, "2024-March.txt.gz", gzip.compress(MAR), '"mar-gz"')
+    second = make(httpserver, state=first.new_state())
+    assert rows(list(second.items())) == []
+    assert requested(httpserver) == [LIST, LIST + "2024-March.txt.gz"]
+    assert httpserver.log[1][0].headers["If-None-Match"] == '"mar-txt"'
+    archives = second.new_state()["mail_messages"]["archives"]
+    assert list(archives) == ["2024-March.txt"]
+    assert archives["2024-March.txt"]["etag"] == '"mar-gz"'
+    assert archives["2024-March.txt"]["messages"] == 1
+
+
+def test_a_state_keyed_by_gz_names_is_migrated(httpserver: HTTPServer) -> None:
+    serve_q1(httpserver)
+    first = make(httpserver)
+    list(first.items())
+    archives = first.new_state()["mail_messages"]["archives"]
+    old = {  # as written before the keys dropped .gz
+        "2024-January.txt.gz": archives["2024-January.txt"],
+        "2024-February.txt.gz": archives["2024-February.txt"],
+        "2024-March.txt": archives["2024-March.txt"],
+    }
+    httpserver.clear()
+    serve_index(
+        httpserver,
+        [
+            ("2024-March", "2024-March.txt.gz"),
+            ("2024-February", "2024-February.txt.gz"),
+            ("2024-January", "2024-January.txt"),
+        ],
+    )
+    # January is not asked again; February (the month before the newest) and March are,
+    # with the validators of the cursors stored under the old names
+    httpserver.expect_request(
+        LIST + "2024-February.txt.gz", headers={"If-None-Match": '"feb"'}
+    ).respond_with_data("", status=304)
+    httpserver.expect_request(
+        LIST + "2024-March.txt.gz", headers={"If-None-Match": '"mar"'}
+    ).respond_with_data("", status=304)
+    again = make(httpserver, state={"mail_messages": {"archives": old}})
+    assert rows(list(again.items())) == []
+    assert requested(httpserver) == [
+        LIST,
+        LIST + "2024-February.txt.gz",
+        LIST + "2024-March.txt.gz",
+    ]
+    assert sorted(again.new_state()["mail_messages"]["archives"]) == [
+        "2024-February.txt",
+        "2024-January.txt",
+        "2024-March.txt",
+    ]

@@ -4,15 +4,20 @@
 are those named ``*.mbox``, ``*.mbx``, ``*.txt``, ``*.gz`` (any of these
 gzip-compressed: ``*.mbox.gz``, ``*.txt.gz``) and files without an extension
 (``Inbox``, mutt/Thunderbird style), in name order; hidden files (``.name``) and
-other extensions are ignored; sub-folders are not searched. A single file given
-as LOCATION is read whatever its name. Gzip is detected by magic bytes, so a plain
-file named ``.gz`` (or a gzip file named ``.mbox``) reads fine.
+other extensions are ignored; sub-folders are not searched. A matching file whose
+first non-blank line (decompressed) is not a ``From `` line (a ``README.txt``, an
+extension-less notes file) is skipped with a warning naming it; an empty file is
+an mbox with no messages yet. A folder with no mbox at all raises
+``MboxFormatError``. A single file given as LOCATION is read whatever its name
+(and raises ``MboxFormatError`` when it is not an mbox). Gzip is detected by magic
+bytes, so a plain file named ``.gz`` (or a gzip file named ``.mbox``) reads fine.
 
 Parsing, dates, ids, duplicates, bad input: see ``townsquare.mail`` (the same code
 reads Pipermail archives). In short: every message becomes a row or a
 ``Rejected`` with a reason (no usable date, a different message reusing a
 Message-ID, a truncated last message); exact duplicate copies are dropped; a file
-that is not an mbox raises ``MboxFormatError`` naming it, and a damaged gzip
+given as LOCATION that is not an mbox raises ``MboxFormatError`` naming it (in a
+folder such files are skipped, see above), and a damaged gzip
 stream raises ``MboxFormatError`` too (rows before the damage were yielded, but
 the runner aborts, so nothing lands).
 
@@ -29,15 +34,22 @@ Incremental loads and state
          "prefix_sha256": "…", "messages": 42}
 
     ``size``/``mtime_ns`` are the file's on disk; ``offset`` is the byte offset
-    (in the decompressed stream) after the last complete message landed, and
-    ``prefix_sha256`` the SHA-256 of the stream bytes before it. Next run:
+    (in the decompressed stream) after the last message known to be complete,
+    ``prefix_sha256`` the SHA-256 of the stream bytes before it, and ``messages``
+    the number of messages before it. The last message of a file is known to be
+    complete only when the file ends with a blank line after it (the mbox
+    terminator): a file being written may stop mid-body; that message still lands
+    as a row, but ``offset`` stays at its start. Next run:
 
     - same size and mtime → the file is skipped without being opened;
     - otherwise the first ``offset`` bytes are hashed: unchanged → reading resumes
-      at ``offset`` (an appended mbox lands only its new messages; a truncated
-      last message, which was not counted as landed, is read again); changed →
+      at ``offset`` (an appended mbox lands only its new messages; a last message
+      that was truncated or not yet terminated is read again whole, landing again:
+      staging dedups on ``message_id``, keeping the latest ingestion); changed →
       the file was rewritten, so it is read from the start with a warning (rows
-      landed before are landed again: staging dedups on ``message_id``).
+      landed before are landed again). If the text at ``offset`` is not a
+      ``From `` line (the writer had paused after a blank line inside a body),
+      the file is read again from the start with a warning.
 
     Hashing the prefix is much faster than parsing, but it does read the whole
     old part of an appended file. Files that disappear keep their cursor (so a
@@ -62,7 +74,7 @@ import logging
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 from townsquare.connectors.base import Connector, ConnectorContext
 from townsquare.mail import (
@@ -79,11 +91,39 @@ from townsquare.text import parse_since
 log = logging.getLogger(__name__)
 
 MBOX_SUFFIXES = (".mbox", ".mbx", ".txt", ".gz")
+_SNIFF_LINES = 1000
+"""Blank lines tolerated before the first line when sniffing a folder's files."""
+_SNIFF_BYTES = 4096
 _STRIP_SUFFIXES = (".gz", ".mbox", ".mbx", ".txt")
 
 
+def looks_like_mbox(path: Path) -> bool:
+    """Whether the file's first non-blank line (decompressed) is a ``From `` line.
+
+    An empty (or blank) file is an mbox with no messages yet. A file that cannot be
+    sniffed (damaged gzip, unreadable) counts as an mbox, so reading it reports why.
+    """
+    try:
+        with path.open("rb") as fh:
+            stream = open_stream(fh)
+            for _ in range(_SNIFF_LINES):
+                line = stream.readline(_SNIFF_BYTES)
+                if not line:
+                    return True
+                if line.strip(b"\xef\xbb\xbf\r\n") == b"":
+                    continue
+                return line.lstrip(b"\xef\xbb\xbf").startswith(b"From ")
+    except (OSError, EOFError, zlib.error):
+        return True
+    return False
+
+
 def mbox_files(location: str) -> list[Path]:
-    """The mbox files at ``location`` (a file, or a folder's matching files by name)."""
+    """The mbox files at ``location``: a file, or a folder's matching files by name.
+
+    In a folder, a matching file whose first non-blank line is not a ``From `` line
+    (``README.txt``, an extension-less notes file) is skipped with a warning.
+    """
     if "://" in location:
         raise ValueError(
             f"mbox: {location} is a URL; the mbox connector reads local files "
@@ -94,16 +134,30 @@ def mbox_files(location: str) -> list[Path]:
         return [path]
     if not path.is_dir():
         raise FileNotFoundError(f"mbox: file or folder not found: {path}")
-    files = sorted(
+    candidates = sorted(
         p
         for p in path.iterdir()
         if p.is_file()
         and not p.name.startswith(".")
         and (p.suffix == "" or p.name.lower().endswith(MBOX_SUFFIXES))
     )
-    if not files:
+    if not candidates:
         wanted = ", ".join("*" + s for s in MBOX_SUFFIXES)
         raise FileNotFoundError(f"mbox: no input files ({wanted} or no extension) in folder {path}")
+    files = []
+    for candidate in candidates:
+        if looks_like_mbox(candidate):
+            files.append(candidate)
+        else:
+            log.warning(
+                "mbox: skipping %s: not an mbox file (its first line is not a 'From ' line)",
+                candidate,
+            )
+    if not files:
+        names = ", ".join(p.name for p in candidates)
+        raise MboxFormatError(
+            f"mbox: no mbox file in folder {path}: none of {names} starts with a 'From ' line"
+        )
     return files
 
 
@@ -177,26 +231,31 @@ class MboxConnector(Connector):
             return
         fallback = self.list_name or list_name_from_file(path)
         archive = str(path.resolve())
-        fh = path.open("rb")
+        handles = [path.open("rb")]
+
+        def reopen() -> IO[bytes]:
+            handles.append(path.open("rb"))
+            return open_stream(handles[-1])
+
         try:
-            stream = open_stream(fh)
+            stream = open_stream(handles[0])
             start, digest, earlier = self._resume(path, stream, cursor)
             if start == 0 and earlier:
-                fh.close()
-                fh = path.open("rb")
-                stream = open_stream(fh)
-            splitter = MboxSplitter(stream, str(path), start=start, digest=digest)
-            count = int(cursor.get("messages", 0)) if cursor and start else 0
+                stream = reopen()
+            splitter = MboxSplitter(stream, str(path), start=start, digest=digest, reopen=reopen)
+            landed = 0
             for raw in splitter:
-                if raw.complete:
-                    count += 1
+                landed += raw.landed
                 item = self.builder.build(raw, archive, fallback_list=fallback)
                 if item is not None:
                     yield item
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise MboxFormatError(f"mbox: {path}: damaged gzip stream ({exc})") from None
         finally:
-            fh.close()
+            for handle in handles:
+                handle.close()
+        # splitter.start is 0 again when the resume offset was wrong and it re-read the file
+        count = landed + (int(cursor.get("messages", 0)) if cursor and splitter.start else 0)
         self._new[path.name] = {
             "size": st.st_size,
             "mtime_ns": st.st_mtime_ns,

@@ -9,43 +9,68 @@ ids, duplicates, bodies and bad input are handled there). Archives are
 recognised as gzip by their magic bytes, not their name: Mailman sites serve
 plain text under ``.txt.gz`` (or the HTTP layer already decoded a
 ``Content-Encoding: gzip``) and the other way round. Pipermail obfuscates
-addresses (``From: jane at example.org (Jane Doe)``); they are restored.
+addresses (``From: jane at example.org (Jane Doe)``); they are restored, and the
+name Pipermail repeats for a sender without one (``jane at example.org (jane at
+example.org)``) becomes a null ``from_name``.
 ``archive_url`` is the archive file's URL. Monthly archives are the Mailman
 default; quarterly (``2024q1``), weekly (``Week-of-Mon-20240304``), daily
-(``20240304``) and yearly (``2024``) names are understood too (for ordering and
-``--since``); other names are read on every run after the dated ones.
+(``20240304``) and yearly (``2024``) names are understood too (for ordering, the
+recheck window and ``--since``); other names are ordered after the dated ones (in
+index order) and never skipped by ``--since``.
 
 Options (``ctx.options``)
     ``list_name`` (default: the URL's last path segment, ``lumen-users``; the
-    archives carry no ``List-Id``), ``recheck`` (how many of the newest landed
-    archives to request again on each run, default 1), ``timeout`` and
-    ``max_retries`` (HTTP client). ``http=`` (a constructor keyword, for tests):
-    extra ``HttpClient`` keyword arguments such as ``sleep``.
+    archives carry no ``List-Id``), ``recheck`` (the minimum number of the newest
+    landed archives to request again on each run, default 1; see below),
+    ``timeout`` and ``max_retries`` (HTTP client). ``http=`` (a constructor
+    keyword, for tests): extra ``HttpClient`` keyword arguments such as ``sleep``.
 
 Incremental loads and state
     The state of ``mail_messages`` is ``{"archives": {NAME: CURSOR}}`` keyed by the
-    archive file name, where CURSOR is::
+    archive file name without ``.gz`` (``2024-March.txt``): Mailman links a month's
+    ``.txt`` until its nightly job gzips it and the index then links the
+    ``.txt.gz``, the same archive. (States written with ``.txt.gz`` keys are read
+    too and rewritten without.) CURSOR is::
 
         {"etag": "\\"5e1-…\\"", "last_modified": "Tue, 05 Mar 2024 …",
          "content_length": 2817, "offset": 10244, "prefix_sha256": "…",
          "messages": 12}
 
     ``offset`` is the byte offset, in the decompressed text, after the last
-    complete message landed and ``prefix_sha256`` the hash of the text before it.
-    A later run skips landed archives without a request, except the newest
-    ``recheck`` landed ones (the current month is still growing): those are
-    requested with ``If-None-Match``/``If-Modified-Since`` (304: skipped); when
-    they changed and the text before ``offset`` is unchanged (Mailman appends),
-    only the messages after ``offset`` are read, otherwise the whole archive is
-    read again with a warning. Archives not landed yet are downloaded. An archive
-    that fails (a 404 link, retries exhausted, damaged gzip, not an mbox) is
-    logged as a warning (``PipermailConnector.warnings``), not marked landed, and
-    retried next run; its messages read before the failure may land (staging
-    dedups on ``message_id``). The run fails only when every archive it tried
-    failed, or the index cannot be read. ``ctx.since`` (``--since``) wins over the
-    state: archives whose period ends before it are not requested, the others are
-    read from the start, and messages sent before it are skipped. The state is
-    exposed by ``new_state()`` only after ``items()`` ran to the end.
+    message known to be complete and ``prefix_sha256`` the hash of the text before
+    it. The last message of an archive counts as complete only when a blank line
+    (the mbox message terminator) follows it: an archive fetched while Mailman is
+    appending may end mid-message; that message still lands as a row, but the
+    offset stays before it, so the next run reads it again whole (staging dedups on
+    ``message_id``, keeping the latest ingestion).
+
+    A later run skips landed archives without a request, except (the current
+    period is still growing, and Mailman files a message by its ``Date``, so held
+    or moderated mail, or mail sent on the 31st, lands in the previous month's
+    archive days later):
+
+    - the newest ``recheck`` landed archives;
+    - every landed archive whose period ended within 31 days before the newest
+      archive's period end, or at or after its start (monthly: the previous month;
+      weekly: about four weeks; daily: about 31 days; quarterly and yearly: the
+      previous period). The newest archive is the dated one with the latest period
+      that has already started (a future-dated spam's archive does not count).
+
+    Those are requested with ``If-None-Match``/``If-Modified-Since`` (304: skipped
+    at the cost of one request); when they changed and the text before ``offset``
+    is unchanged (Mailman appends), only the messages after ``offset`` are read,
+    otherwise the whole archive is read again with a warning (also when the text
+    at ``offset`` does not start a message). Archives not landed yet are
+    downloaded. An archive that fails (a 404 link, retries exhausted, damaged
+    gzip, not an mbox) is logged as a warning (``PipermailConnector.warnings``),
+    not marked landed, and retried next run; its messages read before the failure
+    may land (staging dedups on ``message_id``). The run fails only when the index
+    cannot be read, or when every archive it requested failed and no archive of
+    the source has ever landed (an empty state: the location is probably wrong);
+    with landed archives, a broken link only warns. ``ctx.since`` (``--since``)
+    wins over the state: archives whose period ends before it are not requested,
+    the others are read from the start, and messages sent before it are skipped.
+    The state is exposed by ``new_state()`` only after ``items()`` ran to the end.
 
 Limits: an archive is downloaded whole into memory (compressed size; a month of
 a busy list is a few MB) and decompressed while it is parsed. Duplicate
@@ -96,6 +121,9 @@ MONTHS = (
     "November",
     "December",
 )
+RECHECK_WINDOW = timedelta(days=31)
+"""Landed archives whose period ended this long before the newest one's end are
+requested again (conditionally) on every run."""
 _TEXT_ARCHIVE = re.compile(r"^[^/]+\.txt(?:\.gz)?$", re.I)
 _MONTHLY = re.compile(r"^(\d{4})-([A-Za-z]+)\.txt", re.I)
 _QUARTERLY = re.compile(r"^(\d{4})q([1-4])\.txt", re.I)
@@ -105,7 +133,7 @@ _YEARLY = re.compile(r"^(\d{4})\.txt", re.I)
 
 
 class PipermailError(RuntimeError):
-    """The archive index could not be read, or every archive failed."""
+    """The archive index could not be read, or every archive failed on a first load."""
 
 
 @dataclass(frozen=True)
@@ -121,10 +149,21 @@ class Archive:
     """Position on the index page (for archives without a known period)."""
 
     @property
+    def key(self) -> str:
+        """The name the saved progress is keyed by: without ``.gz`` (see ``archive_key``)."""
+        return archive_key(self.name)
+
+    @property
     def order(self) -> tuple[int, datetime, int]:
         if self.start is None:
             return (1, datetime.min.replace(tzinfo=UTC), self.position)
         return (0, self.start, 0)
+
+
+def archive_key(name: str) -> str:
+    """``2024-March.txt.gz`` → ``2024-March.txt``: Mailman links the ``.txt`` of a month
+    until its nightly job gzips it, then the ``.txt.gz``; both are the same archive."""
+    return name[:-3] if name.lower().endswith(".gz") else name
 
 
 def _add_months(when: datetime, months: int) -> datetime:
@@ -233,7 +272,10 @@ class PipermailConnector(Connector):
         client_kwargs.update(http or {})
         self.client = HttpClient(**client_kwargs)
         stored = self._state.get(ENTITY, {}).get("archives")
-        self._cursors: dict[str, dict[str, Any]] = dict(stored) if isinstance(stored, dict) else {}
+        # keyed without .gz; states written before that may hold "X.txt.gz" keys
+        self._cursors: dict[str, dict[str, Any]] = {}
+        for name, cursor in sorted((stored if isinstance(stored, dict) else {}).items()):
+            self._cursors.setdefault(archive_key(name), cursor)
         self.builder = MessageBuilder(since=self.since)
         self.warnings: list[str] = []
         self.fetched: list[str] = []
@@ -255,7 +297,8 @@ class PipermailConnector(Connector):
                 yield from self._archive_items(archive, cursor)
         finally:
             self.client.close()
-        if self.failed and len(self.failed) == len(self.fetched):
+        if self.failed and len(self.failed) == len(self.fetched) and not self._cursors:
+            # nothing ever landed: the source is misconfigured, not one broken link
             raise PipermailError(
                 f"pipermail: every archive of {redact_url(self.index_url)} failed "
                 f"({', '.join(self.failed)}): " + "; ".join(self.warnings[-3:])
@@ -290,19 +333,35 @@ class PipermailConnector(Connector):
         return found
 
     def plan(self, archives: list[Archive]) -> list[tuple[Archive, dict[str, Any] | None]]:
-        """(archive, stored cursor to resume from or None) for each archive to request."""
+        """(archive, stored cursor to resume from or None) for each archive to request.
+
+        Not landed yet: requested. Landed: requested again (conditionally) when it is
+        one of the newest ``recheck`` landed archives, or when its period ended
+        within ``RECHECK_WINDOW`` before the newest archive's period end, or at or
+        after that archive's start (late mail is filed into recent past periods). The
+        newest archive is the dated one with the latest period that has started.
+        """
         if self.since is not None:
             return [(a, None) for a in archives if a.end is None or a.end > self.since]
-        landed = [a for a in archives if a.name in self._cursors]
+        landed = [a for a in archives if a.key in self._cursors]
         recheck = (
-            {a.name for a in landed[max(0, len(landed) - self.recheck) :]}
-            if self.recheck
-            else set()
+            {a.key for a in landed[max(0, len(landed) - self.recheck) :]} if self.recheck else set()
         )
+        # a spam message dated in the future makes Mailman create a future archive:
+        # it must not move the window away from the present
+        now = datetime.now(UTC)
+        dated = [
+            a for a in archives if a.start is not None and a.end is not None and a.start <= now
+        ]
+        if dated:
+            newest = max(dated, key=lambda a: (a.end, a.start))
+            assert newest.start is not None and newest.end is not None
+            since = min(newest.end - RECHECK_WINDOW, newest.start)
+            recheck.update(a.key for a in landed if a.end is not None and a.end >= since)
         return [
-            (a, self._cursors.get(a.name))
+            (a, self._cursors.get(a.key))
             for a in archives
-            if a.name not in self._cursors or a.name in recheck
+            if a.key not in self._cursors or a.key in recheck
         ]
 
     # -- one archive --------------------------------------------------------------
@@ -326,17 +385,19 @@ class PipermailConnector(Connector):
         data = response.content
         try:
             splitter = self._splitter(archive, data, cursor)
-            count = int(cursor.get("messages", 0)) if cursor and splitter.start else 0
+            landed = 0
             for raw in splitter:
-                count += raw.complete
+                landed += raw.landed
                 item = self.builder.build(raw, archive.url, fixed_list=self.list_name)
                 if item is not None:
                     yield item
         except (EOFError, zlib.error, gzip.BadGzipFile, MboxFormatError) as exc:
             self._fail(archive, f"unreadable archive ({exc})")
             return
+        # splitter.start is 0 again when the resume offset was wrong and it re-read the text
+        count = landed + (int(cursor.get("messages", 0)) if cursor and splitter.start else 0)
         length = response.headers.get("Content-Length")
-        self._new[archive.name] = {
+        self._new[archive.key] = {
             "etag": response.headers.get("ETag"),
             "last_modified": response.headers.get("Last-Modified"),
             "content_length": int(length) if length and length.isdigit() else len(data),
@@ -355,7 +416,13 @@ class PipermailConnector(Connector):
             digest = hash_prefix(stream, offset)
             if digest is not None and digest.hexdigest() == cursor["prefix_sha256"]:
                 log.info("pipermail: %s: reading the messages after byte %d", archive.name, offset)
-                return MboxSplitter(stream, label, start=offset, digest=digest)
+                return MboxSplitter(
+                    stream,
+                    label,
+                    start=offset,
+                    digest=digest,
+                    reopen=lambda: open_stream(io.BytesIO(data)),
+                )
             message = (
                 f"{archive.name} changed before byte {offset} (not only appended): "
                 "reading it again from the start"
