@@ -148,13 +148,18 @@ def test_ingest_over_threshold_fails_with_one_line(tmp_path: Path, wxr: Path) ->
     ("args", "message"),
     [
         (
-            ["ingest", "wxrr", "x.xml", "--name", "a"],
+            ["ingest", "wxr", "x.xml", "--name", "a"],
             "townsquare: error: x.xml: no such file or folder",
+        ),
+        (
+            ["ingest", "github", "acme/app", "acme/lib", "--name", "a"],
+            "townsquare: error: github takes one LOCATION, got 2",
         ),
         (["ingest", "wxr", "{wxr}", "--name", "Bad Name"], "ingest: name: expected a slug"),
         (
             ["ingest", "gopher", "{wxr}", "--name", "a"],
-            "ingest: type: expected one of discourse, feed, mbox, pipermail, wordpress, wxr (got 'gopher')",
+            "ingest: type: expected one of discourse, feed, gharchive, git, github, mbox, pipermail, "
+            "wordpress, wxr (got 'gopher')",
         ),
         (
             ["ingest", "wxr", "{wxr}", "--name", "a", "--since", "last tuesday"],

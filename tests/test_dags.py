@@ -60,7 +60,7 @@ def test_dag_files_parse_without_errors_into_the_expected_dags(config: Path) -> 
     bag = dagbag()
     assert bag.import_errors == {}
     assert DAG_FILES == ["ingest.py", "transform.py"]
-    assert sorted(bag.dag_ids) == ["ingest_blog", "ingest_forum", "transform"]
+    assert sorted(bag.dag_ids) == ["ingest_blog", "ingest_forum", "ingest_repo", "transform"]
     for stat in bag.dagbag_stats:
         assert stat.duration < timedelta(seconds=2), stat
 
@@ -81,7 +81,7 @@ def test_dags_parse_without_a_config_file(config: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("TOWNSQUARE_CONFIG", str(config.parent / "missing.yml"))
     bag = dagbag()
     assert bag.import_errors == {}
-    for dag_id in ("ingest_blog", "ingest_forum"):
+    for dag_id in ("ingest_blog", "ingest_forum", "ingest_repo"):
         assert bag.dags[dag_id].schedule == "@daily"
     assert all(t.retries == 3 for d in bag.dags.values() for t in d.tasks)
 
@@ -103,21 +103,38 @@ def test_ingest_blog_maps_over_sources_and_declares_the_raw_assets(config: Path)
     assert {"ingest", "blog"} <= dag.tags
 
 
-def test_ingest_forum_maps_over_forum_sources_and_declares_the_forum_assets(config: Path) -> None:
+@pytest.mark.parametrize(
+    ("dag_id", "schedule", "assets", "doc"),
+    [
+        (
+            "ingest_forum",
+            "30 * * * *",  # the first forum source's schedule
+            ["forum_topics", "forum_posts", "mail_messages"],
+            "Discourse",
+        ),
+        (
+            "ingest_repo",
+            "@daily",  # no repo source configured: the default
+            ["repo_commits", "repo_issues", "repo_comments", "repo_stars", "repo_events"],
+            "GH Archive",
+        ),
+    ],
+)
+def test_each_family_dag_maps_over_its_sources_and_declares_its_assets(
+    config: Path, dag_id: str, schedule: str, assets: list[str], doc: str
+) -> None:
     from airflow.sdk.definitions.mappedoperator import MappedOperator
 
-    dag = dagbag().dags["ingest_forum"]
-    assert dag.schedule == "30 * * * *"  # the first forum source's schedule
+    dag = dagbag().dags[dag_id]
+    assert dag.schedule == schedule
     assert set(dag.task_ids) == {"list_sources", "ingest"}
     ingest = dag.get_task("ingest")
     assert isinstance(ingest, MappedOperator)
     assert [(a.name, a.uri) for a in ingest.outlets] == [
-        ("raw_forum_topics", "x-townsquare://raw/forum_topics"),
-        ("raw_forum_posts", "x-townsquare://raw/forum_posts"),
-        ("raw_mail_messages", "x-townsquare://raw/mail_messages"),
+        (f"raw_{e}", f"x-townsquare://raw/{e}") for e in assets
     ]
-    assert {"ingest", "forum"} <= dag.tags
-    assert "Discourse" in (dag.doc_md or "")
+    assert {"ingest", dag_id.removeprefix("ingest_")} <= dag.tags
+    assert doc in (dag.doc_md or "")
 
 
 def test_transform_is_scheduled_on_any_raw_asset_and_serializes_warehouse_tasks(
@@ -134,6 +151,11 @@ def test_transform_is_scheduled_on_any_raw_asset_and_serializes_warehouse_tasks(
         "raw_forum_posts",
         "raw_forum_topics",
         "raw_mail_messages",
+        "raw_repo_comments",
+        "raw_repo_commits",
+        "raw_repo_events",
+        "raw_repo_issues",
+        "raw_repo_stars",
         "raw_trackbacks",
     ]
     assert set(dag.task_ids) == {"dbt", "check_marts"}  # build mode: one dbt task
@@ -220,7 +242,7 @@ def test_dag_files_do_not_import_dbt_or_great_expectations(config: Path) -> None
     report = probe_dagbag({"TOWNSQUARE_DBT_EXECUTION_MODE": "build"})
     print(f"\n[build] DagBag in a fresh interpreter: {report['seconds']:.3f}s")
     assert report["errors"] == {}
-    assert report["dags"] == ["ingest_blog", "ingest_forum", "transform"]
+    assert report["dags"] == ["ingest_blog", "ingest_forum", "ingest_repo", "transform"]
     assert report["heavy"] == []
     assert report["cosmos_telemetry"] is False  # airflow_env() turns it off
 

@@ -7,6 +7,7 @@ JSON with json, the mbox with ``mailbox``), not copied from the pipeline's outpu
 
 from __future__ import annotations
 
+import gzip
 import json
 import mailbox
 import os
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 import duckdb
 import pytest
 
-from townsquare.paths import samples_dir
+from townsquare.paths import project_root, samples_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -99,6 +100,18 @@ def discourse_first_responses() -> dict[str, tuple[int, float | None]]:
     return out
 
 
+def gharchive_events(repo: str) -> int:
+    """Distinct events of ``repo`` in the bundled GH Archive hours."""
+    ids = set()
+    for path in (samples_dir() / "repo" / "gharchive").glob("*.json.gz"):
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                event = json.loads(line)
+                if event["repo"]["name"].lower() == repo:
+                    ids.add(event["id"])
+    return len(ids)
+
+
 def test_demo_lands_every_sample(demo: dict) -> None:
     by_source = {s["source"]: s["entities"] for s in demo["sources"]}
     assert set(by_source) == {
@@ -108,6 +121,9 @@ def test_demo_lands_every_sample(demo: dict) -> None:
         "lumen-dev",
         "lumen-forum",
         "lumen-users",
+        "lumen-github",
+        "lumen-gharchive",
+        "townsquare-git",
     }
     # The WXR sample: 25 posts + 2 pages, 240 comments of which 40 are linkbacks.
     assert by_source["lumen-blog"]["blog_posts"] == {"rows": 27, "quarantined": 0}
@@ -126,6 +142,24 @@ def test_demo_lands_every_sample(demo: dict) -> None:
     box.close()
     assert by_source["lumen-users"]["mail_messages"] == {"rows": 60, "quarantined": 0}
     assert demo["layers"]["staging"]["stg_mail__messages"] == 180
+    # The recorded GitHub API: 40 issues + 30 pull requests, 152 comments/reviews, 80 stars.
+    assert by_source["lumen-github"] == {
+        "repo_issues": {"rows": 70, "quarantined": 0},
+        "repo_comments": {"rows": 152, "quarantined": 0},
+        "repo_stars": {"rows": 80, "quarantined": 0},
+    }
+    assert by_source["lumen-gharchive"]["repo_events"] == {
+        "rows": gharchive_events("lumen-db/lumen"),
+        "quarantined": 0,
+    }
+    # This project's own history: every commit reachable from any ref
+    commits = subprocess.run(
+        ["git", "-C", str(project_root()), "rev-list", "--all", "--count"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert by_source["townsquare-git"]["repo_commits"]["rows"] == int(commits.stdout)
 
 
 def test_forum_threads_match_the_recorded_forum(demo: dict) -> None:
@@ -186,3 +220,30 @@ def test_no_emails_or_ips_in_the_marts(demo: dict) -> None:
             assert not re.search(r"\b\d{1,3}(\.\d{1,3}){3}\b", text), table
     raw = b"".join(p.read_bytes() for p in Path(demo["lake"]).rglob("*.parquet"))
     assert b"comment_author_IP" not in raw
+
+
+def test_repo_mart_matches_the_recorded_github_and_the_git_history(demo: dict) -> None:
+    with duckdb.connect(demo["warehouse"], read_only=True) as con:
+        totals = dict(
+            zip(
+                ("issues_opened", "prs_opened", "prs_merged", "commits"),
+                con.execute(
+                    "select sum(issues_opened), sum(prs_opened), sum(prs_merged), sum(commits) "
+                    "from marts.fct_repo_activity_monthly where repo = 'lumen-db/lumen'"
+                ).fetchall()[0],
+                strict=True,
+            )
+        )
+        own = con.execute(
+            "select sum(commits) from marts.fct_repo_activity_monthly "
+            "where repo = 'townsquare/townsquare'"
+        ).fetchall()[0][0]
+    # the recording: 40 issues, 30 pull requests of which 18 merged; no git history for Lumen
+    assert totals == {"issues_opened": 40, "prs_opened": 30, "prs_merged": 18, "commits": 0}
+    commits = subprocess.run(
+        ["git", "-C", str(project_root()), "rev-list", "--all", "--count"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert own == int(commits.stdout)

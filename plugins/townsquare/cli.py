@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -89,7 +90,7 @@ def main(verbose: bool) -> None:
 
 @main.command()
 @click.argument("source_type", metavar="TYPE")
-@click.argument("location")
+@click.argument("locations", metavar="LOCATION...", nargs=-1, required=True)
 @click.option(
     "--name", required=True, help="Source instance name (a slug: lowercase, digits, - or _)."
 )
@@ -99,6 +100,10 @@ def main(verbose: bool) -> None:
 )
 @click.option(
     "--since", help="Only records on or after this ISO 8601 time (overrides the stored watermark)."
+)
+@click.option(
+    "--api-url",
+    help="API base URL (github: GitHub Enterprise, e.g. https://ghe.example.com/api/v3).",
 )
 @click.option(
     "--option", "options", multiple=True, metavar="KEY=VALUE", help="Connector option (repeatable)."
@@ -124,10 +129,11 @@ def main(verbose: bool) -> None:
 @_guard
 def ingest(
     source_type: str,
-    location: str,
+    locations: tuple[str, ...],
     name: str,
     lake: str | None,
     since: str | None,
+    api_url: str | None,
     options: tuple[str, ...],
     cred_env: tuple[str, ...],
     threshold: float | None,
@@ -136,8 +142,9 @@ def ingest(
 ) -> None:
     """Land one ad-hoc source without a config file.
 
-    TYPE is a source type (wxr, wordpress, feed, discourse, mbox, pipermail); LOCATION a
-    file, folder or URL.
+    TYPE is a source type (wxr, wordpress, feed, discourse, mbox, pipermail, git, github,
+    gharchive); LOCATION a file, folder or URL (github: OWNER/REPO; git: a path or clone
+    URL). gharchive takes several LOCATIONs (hourly files, folders or URLs).
     """
     from pydantic import ValidationError
 
@@ -159,8 +166,14 @@ def ingest(
         env_map[key] = var
     if since:
         _check_iso(since)
-    if "://" not in location and not Path(location).exists():
-        raise Failure(f"{location}: no such file or folder")
+    if api_url:
+        opts["api_url"] = api_url
+    if len(locations) > 1 and source_type not in MULTI_LOCATION_TYPES:
+        raise Failure(f"{source_type} takes one LOCATION, got {len(locations)}")
+    resolved = [_local_location(source_type, loc) for loc in locations]
+    location = resolved[0]
+    if len(resolved) > 1:
+        opts["locations"] = resolved
     try:
         source = SourceConfig(
             type=source_type,
@@ -171,8 +184,6 @@ def ingest(
         )
     except ValidationError as exc:
         raise Failure(format_validation_error(exc, "ingest")) from None
-    if "://" not in location:
-        source.location = str(Path(location).resolve())
     result = ingest_source(
         source,
         lake=lake_and_warehouse(cfg, lake=lake)[0],
@@ -188,6 +199,22 @@ def ingest(
         for entity, r in sorted(result.entities.items()):
             click.echo(f"{entity}: {r.rows} rows written, {r.quarantined} quarantined")
         click.echo(f"run {result.run_id} in {result.seconds:.1f}s")
+
+
+MULTI_LOCATION_TYPES = frozenset({"gharchive"})
+PATH_TYPES = frozenset({"wxr", "feed", "mbox", "git", "gharchive", "crm"})
+"""Types whose LOCATION may be a local file or folder (checked and made absolute)."""
+_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")  # git@github.com:owner/repo.git
+
+
+def _local_location(source_type: str, location: str) -> str:
+    """A local path location, checked and absolute; URLs and other forms unchanged."""
+    if source_type not in PATH_TYPES or "://" in location or _SCP_LIKE.match(location):
+        return location
+    path = Path(location)
+    if not path.exists():
+        raise Failure(f"{location}: no such file or folder")
+    return str(path.resolve())
 
 
 def yaml_scalar(value: str) -> Any:

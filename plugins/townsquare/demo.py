@@ -16,7 +16,7 @@ from typing import Any
 
 from townsquare.build import BuildResult, build
 from townsquare.config import SourceConfig
-from townsquare.paths import samples_dir
+from townsquare.paths import project_root, samples_dir
 from townsquare.pipeline import IngestResult, ingest_source
 from townsquare.schemas import ENTITIES
 
@@ -28,7 +28,15 @@ DEMO_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("feed", "lumen-community", "blog/community"),
     ("feed", "lumen-releases", "blog/lumen-releases.atom.xml"),
     ("mbox", "lumen-dev", "forum/mail/lumen-dev.mbox"),
+    ("gharchive", "lumen-gharchive", "repo/gharchive"),
 )
+SOURCE_OPTIONS: dict[str, dict[str, Any]] = {
+    "feed": {"follow_comments": False},
+    "gharchive": {"repos": ["lumen-db/lumen"]},
+}
+GITHUB_REPO = "lumen-db/lumen"
+OWN_REPO = "townsquare/townsquare"
+"""The name the demo gives this project's own git history (a real repository sample)."""
 SERVED_SOURCES: tuple[tuple[str, str, str, dict[str, str]], ...] = (
     # (type, name, path on the demo's local site, options)
     ("discourse", "lumen-forum", "/", {"public_url": "https://forum.lumen.example.org"}),
@@ -36,22 +44,37 @@ SERVED_SOURCES: tuple[tuple[str, str, str, dict[str, str]], ...] = (
 )
 
 
-def demo_sources(site_url: str) -> list[SourceConfig]:
-    """Every demo source; the served ones point at ``site_url`` (the local demo site)."""
+def demo_sources(site_url: str, github_url: str) -> list[SourceConfig]:
+    """Every demo source; the served ones point at the local demo sites.
+
+    ``site_url`` serves the recorded forum and the Pipermail archive, ``github_url`` the
+    recorded GitHub API. This project's own git history is a source too when the project
+    is a git checkout (a real repository, landed by the git connector).
+    """
     base = samples_dir()
     files = [
-        SourceConfig(
-            type=t,
-            name=n,
-            location=str(base / loc),
-            options={"follow_comments": False} if t == "feed" else {},
-        )
+        SourceConfig(type=t, name=n, location=str(base / loc), options=SOURCE_OPTIONS.get(t, {}))
         for t, n, loc in DEMO_SOURCES
     ]
     served = [
         SourceConfig(type=t, name=n, location=site_url.rstrip("/") + path, options=opts)
         for t, n, path, opts in SERVED_SOURCES
     ]
+    served.append(
+        SourceConfig(
+            type="github",
+            name="lumen-github",
+            location=GITHUB_REPO,
+            options={"api_url": github_url},
+        )
+    )
+    own = project_root()
+    if (own / ".git").exists():
+        files.append(
+            SourceConfig(
+                type="git", name="townsquare-git", location=str(own), options={"repo": OWN_REPO}
+            )
+        )
     return files + served
 
 
@@ -67,6 +90,8 @@ class DemoSummary:
     top_posts: list[tuple[str, int]] = field(default_factory=list)
     conversations: list[tuple[str, int, int, float | None]] = field(default_factory=list)
     """Per channel: threads, answered threads, median hours to first response."""
+    repositories: list[tuple[str, int, int, int, int, float | None]] = field(default_factory=list)
+    """Per repository: commits, issues opened, PRs opened, PRs merged, PR closure ratio."""
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -80,6 +105,17 @@ class DemoSummary:
             "top_referring_sites": [
                 {"referring_domain": d, "inbound_links": links, "comments": c}
                 for d, links, c in self.top_sites
+            ],
+            "repositories": [
+                {
+                    "repo": r,
+                    "commits": c,
+                    "issues_opened": i,
+                    "prs_opened": o,
+                    "prs_merged": m,
+                    "change_request_closure_ratio": ratio,
+                }
+                for r, c, i, o, m, ratio in self.repositories
             ],
             "conversations": [
                 {"channel": ch, "threads": n, "answered": a, "median_hours_to_first_response": h}
@@ -105,6 +141,14 @@ class DemoSummary:
         out += ["", "Most-linked posts"]
         for title, links in self.top_posts:
             out.append(f"    {links:>4}  {title}")
+        out += ["", "Repositories"]
+        out.append(
+            f"    {'repository':<24} {'commits':>7} {'issues':>7} {'PRs':>5} {'merged':>7} "
+            f"{'PR closure ratio':>17}"
+        )
+        for repo, commits, issues, prs, merged, ratio in self.repositories:
+            shown = f"{ratio:.2f}" if ratio is not None else "-"
+            out.append(f"    {repo:<24} {commits:>7} {issues:>7} {prs:>5} {merged:>7} {shown:>17}")
         out += ["", "Conversations (forum topics and mailing-list threads)"]
         out.append(
             f"    {'channel':<14} {'threads':>7} {'answered':>9} {'median h to 1st reply':>22}"
@@ -132,10 +176,11 @@ def run_demo(home: str, progress: Progress | None = None) -> DemoSummary:
     root.mkdir(parents=True, exist_ok=True)
     lake, warehouse = str(root / "lake"), str(root / "warehouse.duckdb")
     summary = DemoSummary(home=str(root), lake=lake, warehouse=warehouse)
-    from townsquare.samples.forum.recorded_server import demo_site
+    from townsquare.samples.forum.recorded_server import RecordedServer, demo_site
 
-    with demo_site() as site_url:
-        sources = demo_sources(site_url)
+    github_recording = samples_dir() / "repo" / "github"
+    with demo_site() as site_url, RecordedServer(github_recording) as github_url:
+        sources = demo_sources(site_url, github_url)
         for i, source in enumerate(sources, 1):
             say(f"[{i}/{len(sources) + 1}] landing {source.name} ({source.type})")
             summary.ingests.append(ingest_source(source, lake=lake, progress=say, credentials={}))
@@ -185,6 +230,14 @@ def _describe(summary: DemoSummary) -> None:
                 "select coalesce(post_title, post_key), sum(inbound_links) "
                 "from marts.fct_inbound_reach_monthly group by 1 "
                 "having sum(inbound_links) > 0 order by 2 desc, 1 limit 3"
+            ).fetchall()
+        ]
+        summary.repositories = [
+            (str(r), int(c), int(i), int(o), int(m), float(x) if x is not None else None)
+            for r, c, i, o, m, x in con.execute(
+                "select repo, sum(commits), sum(issues_opened), sum(prs_opened), "
+                "sum(prs_merged), round(sum(prs_closed) / nullif(sum(prs_opened), 0), 2) "
+                "from marts.fct_repo_activity_monthly group by 1 order by 1"
             ).fetchall()
         ]
         summary.conversations = [

@@ -249,9 +249,143 @@ MAIL_MESSAGES = EntitySpec(
     description="Mailing-list messages from mbox files and Pipermail/Mailman 2 archives.",
 )
 
+REPO_COMMITS = EntitySpec(
+    name="repo_commits",
+    family="repo",
+    key=("repo", "sha"),
+    fields=(
+        _s("repo", nullable=False),  # owner/name, or the configured name for a plain git URL
+        _s("sha", nullable=False),
+        _list("parents"),
+        _s("author_name"),
+        _s("author_email"),  # raw layer only: never selected into marts
+        _ts("authored_at"),
+        _i("author_utc_offset_minutes"),
+        _s("committer_name"),
+        _s("committer_email"),
+        _ts("committed_at"),
+        _i("committer_utc_offset_minutes"),
+        _s("message"),
+        _i("files_changed"),
+        _i("insertions"),
+        _i("deletions"),
+        _b("is_merge"),
+        _list("co_author_names"),  # Co-authored-by trailers, in order
+        _list("co_author_emails"),
+    ),
+    required=("repo", "sha", "authored_at"),
+    timestamps=("authored_at", "committed_at"),
+    description="Commits of git repositories (every branch, deduplicated by sha).",
+)
+
+REPO_ISSUES = EntitySpec(
+    name="repo_issues",
+    family="repo",
+    key=("repo", "number"),
+    fields=(
+        _s("repo", nullable=False),  # owner/name
+        _i("number"),
+        _s("issue_id"),  # GitHub's global id
+        _b("is_pull_request"),
+        _s("title"),
+        _s("state"),  # open, closed
+        _s("state_reason"),  # completed, not_planned, reopened
+        _list("labels"),
+        _s("author_login"),
+        _s("author_association"),  # OWNER, MEMBER, CONTRIBUTOR, NONE, ...
+        _s("author_type"),  # User, Bot, Organization
+        _ts("created_at"),
+        _ts("updated_at"),
+        _ts("closed_at"),
+        _ts("merged_at"),
+        _b("is_draft"),
+        _i("comments"),
+        _s("url"),
+        _s("body_text"),
+    ),
+    required=("repo", "number", "created_at"),
+    timestamps=("created_at", "updated_at", "closed_at", "merged_at"),
+    urls=("url",),
+    description="GitHub issues and pull requests.",
+)
+
+REPO_COMMENTS = EntitySpec(
+    name="repo_comments",
+    family="repo",
+    key=("repo", "kind", "comment_id"),
+    fields=(
+        _s("repo", nullable=False),
+        _s("kind", nullable=False),  # issue_comment, review_comment, review
+        _s("comment_id", nullable=False),
+        _i("number"),  # the issue or pull request
+        _s("author_login"),
+        _s("author_association"),
+        _s("author_type"),
+        _s("review_state"),  # reviews: APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED
+        _ts("created_at"),
+        _ts("updated_at"),
+        _s("url"),
+        _s("body_text"),
+    ),
+    required=("repo", "kind", "comment_id", "created_at"),
+    timestamps=("created_at", "updated_at"),
+    urls=("url",),
+    description="Comments on GitHub issues and pull requests, review comments and reviews.",
+)
+
+REPO_STARS = EntitySpec(
+    name="repo_stars",
+    family="repo",
+    key=("repo", "login"),
+    fields=(
+        _s("repo", nullable=False),
+        _s("login", nullable=False),
+        _s("user_id"),
+        _s("user_type"),
+        _ts("starred_at"),
+    ),
+    required=("repo", "login", "starred_at"),
+    timestamps=("starred_at",),
+    description="Stargazers of GitHub repositories with the time they starred.",
+)
+
+REPO_EVENTS = EntitySpec(
+    name="repo_events",
+    family="repo",
+    key=("event_id",),
+    fields=(
+        _s("event_id", nullable=False),
+        _s("event_type"),  # PushEvent, IssuesEvent, WatchEvent, ...
+        _s("action"),  # payload.action when present
+        _s("actor_login"),
+        _s("actor_id"),
+        _s("repo_name"),  # owner/name
+        _s("repo_id"),
+        _s("org_login"),
+        _ts("created_at"),
+        _b("is_public"),
+        _s("payload"),  # the event payload as JSON text
+    ),
+    required=("event_id", "created_at"),
+    timestamps=("created_at",),
+    description="Public GitHub events from GH Archive hourly files, filtered to configured repos.",
+)
+
 ENTITIES: dict[str, EntitySpec] = {
     e.name: e
-    for e in (BLOG_POSTS, BLOG_COMMENTS, TRACKBACKS, FORUM_TOPICS, FORUM_POSTS, MAIL_MESSAGES)
+    for e in (
+        BLOG_POSTS,
+        BLOG_COMMENTS,
+        TRACKBACKS,
+        FORUM_TOPICS,
+        FORUM_POSTS,
+        MAIL_MESSAGES,
+        REPO_COMMITS,
+        REPO_ISSUES,
+        REPO_COMMENTS,
+        REPO_STARS,
+        REPO_EVENTS,
+    )
 }
 
 

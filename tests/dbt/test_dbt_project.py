@@ -26,7 +26,12 @@ from dbt.cli.main import dbtRunner, dbtRunnerResult
 from townsquare.schemas import ENTITIES
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-MARTS = ("fct_inbound_reach_monthly", "fct_inbound_reach_by_site", "fct_forum_threads")
+MARTS = (
+    "fct_inbound_reach_monthly",
+    "fct_inbound_reach_by_site",
+    "fct_forum_threads",
+    "fct_repo_activity_monthly",
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("dbt")]
 
@@ -548,6 +553,187 @@ FORUM_SQL = """
 """
 
 
+# --- repositories: git commits, GitHub issues/comments/stars, GH Archive events ----------------
+
+
+def commit(
+    sha: str,
+    when: datetime,
+    name: str,
+    email: str,
+    parents: list[str] | None = None,
+    co_authors: list[tuple[str, str]] | None = None,
+) -> dict:
+    co = co_authors or []
+    return {
+        "repo": "acme/app",
+        "sha": sha,
+        "parents": parents or ["p0"],
+        "author_name": name,
+        "author_email": email,
+        "authored_at": when,
+        "author_utc_offset_minutes": 0,
+        "committer_name": name,
+        "committer_email": email,
+        "committed_at": when,
+        "committer_utc_offset_minutes": 0,
+        "message": f"change {sha}\n\nbody",
+        "files_changed": 1,
+        "insertions": 3,
+        "deletions": 1,
+        "is_merge": len(parents or ["p0"]) > 1,
+        "co_author_names": [n for n, _ in co],
+        "co_author_emails": [e for _, e in co],
+    }
+
+
+def gh_item(
+    number: int,
+    is_pr: bool,
+    login: str,
+    created: datetime,
+    closed: datetime | None = None,
+    merged: datetime | None = None,
+    author_type: str = "User",
+) -> dict:
+    return {
+        "repo": "acme/app",
+        "number": number,
+        "issue_id": str(1000 + number),
+        "is_pull_request": is_pr,
+        "title": f"item {number}",
+        "state": "closed" if closed else "open",
+        "labels": [],
+        "author_login": login,
+        "author_association": "CONTRIBUTOR",
+        "author_type": author_type,
+        "created_at": created,
+        "updated_at": closed or created,
+        "closed_at": closed,
+        "merged_at": merged,
+        "is_draft": False,
+        "comments": 0,
+        "url": f"https://github.com/acme/app/issues/{number}",
+    }
+
+
+def gh_comment(
+    kind: str,
+    comment_id: str,
+    number: int,
+    login: str,
+    when: datetime,
+    author_type: str = "User",
+    review_state: str | None = None,
+) -> dict:
+    return {
+        "repo": "acme/app",
+        "kind": kind,
+        "comment_id": comment_id,
+        "number": number,
+        "author_login": login,
+        "author_association": "NONE",
+        "author_type": author_type,
+        "review_state": review_state,
+        "created_at": when,
+        "updated_at": when,
+        "url": f"https://github.com/acme/app/issues/{number}#c{comment_id}",
+        "body_text": "text",
+    }
+
+
+def land_repo(lake: Path) -> None:
+    ann_commit = commit(
+        "c1", utc(2024, 1, 10), "Ann", "ann@x.example", co_authors=[("Bob", "Bob@X.example")]
+    )
+    land(lake, "repo_commits", "app-git", "g1", RECENT, [ann_commit])
+    land(
+        lake,
+        "repo_commits",
+        "app-git",
+        "g2",
+        RECENT,
+        [
+            ann_commit,  # landed again by the next run: one row
+            commit("c2", utc(2024, 1, 20), "Cy", "cy@x.example"),
+            commit(
+                "c3",
+                utc(2024, 1, 25),
+                "dependabot[bot]",
+                "49699333+dependabot[bot]@users.noreply.github.com",
+            ),
+            commit("c4", utc(2024, 2, 2), "Dee", "77+Dee@users.noreply.github.com", ["c2", "c3"]),
+        ],
+    )
+    land(
+        lake,
+        "repo_issues",
+        "app-gh",
+        "h1",
+        RECENT,
+        [
+            gh_item(1, False, "ann", utc(2024, 1, 5, 10), closed=utc(2024, 2, 10)),
+            gh_item(2, True, "cy", utc(2024, 1, 8, 10), utc(2024, 1, 9, 10), utc(2024, 1, 9, 10)),
+            gh_item(3, True, "dependabot[bot]", utc(2024, 1, 12), author_type="Bot"),
+        ],
+    )
+    land(
+        lake,
+        "repo_comments",
+        "app-gh",
+        "h1",
+        RECENT,
+        [
+            gh_comment("issue_comment", "11", 1, "ann", utc(2024, 1, 5, 10, 30)),  # the author
+            gh_comment(
+                "issue_comment", "12", 1, "github-actions[bot]", utc(2024, 1, 5, 10, 40), "Bot"
+            ),
+            gh_comment("issue_comment", "13", 1, "bob", utc(2024, 1, 5, 12)),
+            gh_comment("review", "21", 2, "dee", utc(2024, 1, 8, 13), review_state="approved"),
+        ],
+    )
+    land(
+        lake,
+        "repo_stars",
+        "app-gh",
+        "h1",
+        RECENT,
+        [
+            {"repo": "acme/app", "login": "eve", "user_id": "5", "starred_at": utc(2024, 1, 3)},
+            {"repo": "acme/app", "login": "fay", "user_id": "6", "starred_at": utc(2024, 1, 4)},
+        ],
+    )
+    land(
+        lake,
+        "repo_events",
+        "gha",
+        "a1",
+        RECENT,
+        [
+            {
+                "event_id": "e1",
+                "event_type": "WatchEvent",
+                "action": "started",
+                "actor_login": "eve",
+                "repo_name": "acme/app",
+                "created_at": utc(2024, 1, 3),
+                "payload": '{"action": "started"}',
+            }
+        ],
+    )
+
+
+REPO_SQL = """
+    select
+        repo, month, commits, commit_authors, issues_opened, issues_closed, prs_opened,
+        prs_closed, prs_merged, issues_responded, prs_responded,
+        issue_median_hours_to_first_response, pr_median_hours_to_first_response,
+        change_request_closure_ratio
+    from marts.fct_repo_activity_monthly
+    order by repo, month
+"""
+
+
 # --- running dbt ------------------------------------------------------------------------------
 
 
@@ -601,6 +787,7 @@ class Warehouse:
     monthly: list[list[tuple[Any, ...]]] = field(default_factory=list)
     by_site: list[list[tuple[Any, ...]]] = field(default_factory=list)
     forum: list[list[tuple[Any, ...]]] = field(default_factory=list)
+    repo: list[list[tuple[Any, ...]]] = field(default_factory=list)
     text_values: list[tuple[str, str, str]] = field(default_factory=list)
     freshness: dbtRunnerResult | None = None
 
@@ -613,6 +800,7 @@ class Warehouse:
         self.monthly.append(query(self.path, MONTHLY_SQL))
         self.by_site.append(query(self.path, BY_SITE_SQL))
         self.forum.append(query(self.path, FORUM_SQL))
+        self.repo.append(query(self.path, REPO_SQL))
 
 
 @pytest.fixture(scope="module")
@@ -627,6 +815,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
         mp.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         land_trackbacks_and_comments(wh.lake)
         land_forum(wh.lake)
+        land_repo(wh.lake)
         wh.build()
         wh.text_values = query(
             wh.path,
@@ -845,6 +1034,39 @@ def test_forum_staging_dedups_and_threads(warehouse: Warehouse) -> None:
     ]
 
 
+def test_repo_activity_by_month(warehouse: Warehouse) -> None:
+    jan, feb = date(2024, 1, 1), date(2024, 2, 1)
+    assert warehouse.repo[0] == [
+        # c1 (landed twice), c2, c3; authors Ann, her co-author Bob, Cy (dependabot is a bot);
+        # issue 1 answered by Bob after 2 h (Ann herself and github-actions[bot] do not count);
+        # PR 2 approved by Dee after 3 h, merged; PR 3 (dependabot) unanswered: closure 1/2
+        ("acme/app", jan, 3, 3, 1, 0, 2, 1, 1, 1, 1, 2.0, 3.0, 0.5),
+        # c4, Dee's merge commit (a noreply address: login dee); issue 1 closed
+        ("acme/app", feb, 1, 1, 0, 1, 0, 0, 0, 0, 0, None, None, None),
+    ]
+    assert warehouse.repo[1] == warehouse.repo[0]
+    assert query(
+        warehouse.path,
+        "select sha, author_login, author_is_bot, is_merge from staging.stg_git__commits "
+        "order by sha",
+    ) == [
+        ("c1", None, False, False),
+        ("c2", None, False, False),
+        ("c3", "dependabot[bot]", True, False),
+        ("c4", "dee", False, True),
+    ]
+    assert query(
+        warehouse.path,
+        "select comment_key, author_is_bot, review_state from staging.stg_github__comments "
+        "order by comment_key",
+    ) == [
+        ("acme/app:issue_comment:11", False, None),
+        ("acme/app:issue_comment:12", True, None),
+        ("acme/app:issue_comment:13", False, None),
+        ("acme/app:review:21", False, "APPROVED"),
+    ]
+
+
 def test_marts_hold_no_email_addresses(warehouse: Warehouse) -> None:
     # The emails did reach staging, so the check below is not vacuous.
     assert query(
@@ -874,6 +1096,11 @@ def test_source_freshness_reports_stale_and_missing_sources(warehouse: Warehouse
         "source.townsquare.discourse.forum_topics": "pass",
         "source.townsquare.discourse.forum_posts": "pass",
         "source.townsquare.mail.mail_messages": "pass",
+        "source.townsquare.git.repo_commits": "pass",
+        "source.townsquare.github.repo_issues": "pass",
+        "source.townsquare.github.repo_comments": "pass",
+        "source.townsquare.github.repo_stars": "pass",
+        "source.townsquare.gharchive.repo_events": "pass",
     }
     assert results["source.townsquare.trackback.trackbacks"].max_loaded_at == RECENT
     assert results["source.townsquare.blog.blog_comments"].max_loaded_at == THREE_DAYS_AGO
@@ -936,6 +1163,11 @@ ARROW_TO_DUCKDB = {
         ("staging/discourse/_discourse__sources.yml", "forum_topics"),
         ("staging/discourse/_discourse__sources.yml", "forum_posts"),
         ("staging/mail/_mail__sources.yml", "mail_messages"),
+        ("staging/git/_git__sources.yml", "repo_commits"),
+        ("staging/github/_github__sources.yml", "repo_issues"),
+        ("staging/github/_github__sources.yml", "repo_comments"),
+        ("staging/github/_github__sources.yml", "repo_stars"),
+        ("staging/gharchive/_gharchive__sources.yml", "repo_events"),
     ],
 )
 def test_source_columns_match_lake_schema(yml: str, entity: str) -> None:

@@ -13,6 +13,9 @@ _CONNECTORS: dict[str, str] = {
     "discourse": "townsquare.connectors.discourse:DiscourseConnector",
     "mbox": "townsquare.connectors.mbox:MboxConnector",
     "pipermail": "townsquare.connectors.pipermail:PipermailConnector",
+    "git": "townsquare.connectors.git:GitConnector",
+    "github": "townsquare.connectors.github:GitHubConnector",
+    "gharchive": "townsquare.connectors.gharchive:GhArchiveConnector",
 }
 
 

@@ -32,7 +32,6 @@ Facts the tests check (they follow from the constants):
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from townsquare.samples.blog.generate import END, STAFF, START, Generator
-from townsquare.samples.forum.recorded_server import recorded_name
+from townsquare.samples.forum.recorded_server import recorded_name, write_recording
 
 SEED = 20261102
 HERE = Path(__file__).resolve().parent
@@ -722,19 +721,7 @@ class Forum:
 
 
 def generate(out: Path = OUT) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    files = Forum().files()
-    for old in out.glob("*.json"):
-        if old.name not in files:
-            old.unlink()
-    written = []
-    for name, body in sorted(files.items()):
-        path = out / name
-        path.write_text(
-            json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
-        )
-        written.append(path)
-    return written
+    return write_recording(out, Forum().files())
 
 
 if __name__ == "__main__":

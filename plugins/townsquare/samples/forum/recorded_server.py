@@ -45,6 +45,7 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 log = logging.getLogger("townsquare.samples.recorded_server")
@@ -75,6 +76,26 @@ def recorded_name(path: str, query: str = "") -> str:
         for name, values in sorted(params.items())
     ]
     return ".".join([_enc(stem, safe="_"), *parts]) + ".json"
+
+
+def write_recording(out: Path, files: Mapping[str, Any]) -> list[Path]:
+    """Write a recorded site: ``files`` maps ``recorded_name``s to JSON bodies.
+
+    Files of an earlier recording that are no longer in ``files`` are removed, so the
+    folder holds exactly this recording. Compact JSON, one file a response.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.json"):
+        if old.name not in files:
+            old.unlink()
+    written = []
+    for name, body in sorted(files.items()):
+        path = out / name
+        path.write_text(
+            json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
+        )
+        written.append(path)
+    return written
 
 
 def _enc(text: str, safe: str = "") -> str:

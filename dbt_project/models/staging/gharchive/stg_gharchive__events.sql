@@ -1,0 +1,31 @@
+with
+
+lake_rows as (
+    select * from {{ lake_source('gharchive', 'repo_events') }}
+),
+
+latest as (
+    {{ dedup_latest('lake_rows', ['event_id']) }}
+),
+
+renamed as (
+    select
+        source,
+        event_id,
+        event_type,
+        action,
+        actor_login,
+        actor_id,
+        repo_name,
+        repo_id,
+        org_login,
+        {{ to_utc('created_at') }} as created_at,
+        coalesce(is_public, true) as is_public,
+        payload,
+        {{ to_utc('ingested_at') }} as ingested_at,
+        run_id,
+        {{ is_bot('actor_login') }} as actor_is_bot
+    from latest
+)
+
+select * from renamed

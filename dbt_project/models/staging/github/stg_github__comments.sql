@@ -1,0 +1,33 @@
+with
+
+lake_rows as (
+    select * from {{ lake_source('github', 'repo_comments') }}
+),
+
+latest as (
+    {{ dedup_latest('lake_rows', ['repo', 'kind', 'comment_id']) }}
+),
+
+renamed as (
+    select
+        source,
+        repo,
+        kind,
+        comment_id,
+        number,
+        author_login,
+        author_association,
+        author_type,
+        upper(review_state) as review_state,
+        {{ to_utc('created_at') }} as created_at,
+        {{ to_utc('updated_at') }} as updated_at,
+        url,
+        {{ to_utc('ingested_at') }} as ingested_at,
+        run_id,
+        repo || ':' || kind || ':' || comment_id as comment_key,
+        repo || '#' || number as item_key,
+        coalesce(author_type = 'Bot', false) or {{ is_bot('author_login') }} as author_is_bot
+    from latest
+)
+
+select * from renamed
