@@ -92,6 +92,8 @@ class SourceConfig(BaseModel):
     schedule: str | None = None
     enabled: bool = True
     since: str | None = None
+    """Where the first landing starts (ISO 8601); later runs are incremental from the state.
+    (``--since`` on the command line re-reads from a date, whatever the state.)"""
     credentials: Credentials = Field(default_factory=Credentials)
     options: dict[str, Any] = Field(default_factory=dict)
 

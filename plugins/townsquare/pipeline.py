@@ -89,11 +89,16 @@ def ingest_source(
             "removed %d temporary files left by an interrupted run of %s", removed, source.name
         )
     state = the_lake.read_state(source.name, cls.entities)
+    # `since` (the command line) re-reads from that date now; a source's configured `since`
+    # only says where its first landing starts: once it has state, runs are incremental
+    # (applied every run, it would make every scheduled run re-read from that date)
+    if not since and source.since and not any(state.values()):
+        since = source.since
     ctx = ConnectorContext(
         name=source.name,
         location=source.location,
         state=state,
-        since=since or source.since,
+        since=since,
         options=dict(source.options),
         credentials=credentials if credentials is not None else source.credentials.resolve(),
     )

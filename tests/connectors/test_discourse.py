@@ -754,6 +754,28 @@ def test_recorded_sample_forum_lands_over_http(tmp_path: Path) -> None:
     assert all(r["url"].startswith(f"{base_url}/t/") for r in topics)
 
 
+def test_a_configured_since_starts_the_first_landing_only(tmp_path: Path) -> None:
+    """townsquare.yml `since:` bounds the first run; later scheduled runs are incremental
+    (a `--since` would re-read everything after it every time)."""
+    from townsquare.samples.forum.recorded_server import RecordedServer
+
+    server = RecordedServer()
+    with server as base_url:
+        source = SourceConfig(
+            type="discourse", name="lumen-forum", location=base_url, since="2000-01-01"
+        )
+        first = ingest_source(source, lake=str(tmp_path / "lake"), credentials={})
+        assert first.to_json()["entities"]["forum_topics"]["rows"] == 30
+        server.requests.clear()
+        again = ingest_source(source, lake=str(tmp_path / "lake"), credentials={})
+    assert again.rows == 0
+    assert server.requests == [
+        "/categories.json?include_subcategories=true",
+        "/latest.json",
+        "/posts.json",
+    ]
+
+
 def test_public_url_names_the_forum_in_url_columns_and_the_demo_site_serves_pipermail(
     tmp_path: Path,
 ) -> None:

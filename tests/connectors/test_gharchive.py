@@ -448,7 +448,13 @@ def test_a_truncated_gzip_lands_what_it_read_and_stays_unlanded(
     # only the whole file is recorded: the next run reads the cut one again
     assert conn.new_state() == {
         "repo_events": {
-            "files": {"2024-01-01-15.json.gz": {"size": good.stat().st_size, "events": 2}}
+            "files": {
+                "2024-01-01-15.json.gz": {
+                    "size": good.stat().st_size,
+                    "events": 2,
+                    "filter": "orgs=;repos=",  # no filter: everything
+                }
+            }
         }
     }
     again = connector(tmp_path, state=conn.new_state())
@@ -542,13 +548,16 @@ def test_an_hourly_file_over_http(httpserver: HTTPServer) -> None:
                     "url": httpserver.url_for("/2024-01-01-15.json.gz"),
                     "size": len(body),
                     "etag": '"e1"',
+                    "filter": "orgs=lumen-db;repos=",
                     "events": 2,
                 }
             }
         }
     }
     # landed: the next run does not even ask
-    again = connector(httpserver.url_for("/2024-01-01-15.json.gz"), state=conn.new_state())
+    again = connector(
+        httpserver.url_for("/2024-01-01-15.json.gz"), state=conn.new_state(), orgs=["lumen-db"]
+    )
     assert list(again.items()) == []
     assert requested(httpserver) == ["/2024-01-01-15.json.gz"]
 
@@ -627,10 +636,12 @@ def test_incremental_runs_through_ingest_source(tmp_path: Path, suites: None) ->
             "2024-01-01-15.json.gz": {
                 "size": (folder / "2024-01-01-15.json.gz").stat().st_size,
                 "events": 2,
+                "filter": "orgs=lumen-db;repos=",
             },
             "2024-01-01-16.json.gz": {
                 "size": (folder / "2024-01-01-16.json.gz").stat().st_size,
                 "events": 1,
+                "filter": "orgs=lumen-db;repos=",
             },
         }
     }
@@ -707,3 +718,20 @@ def test_a_download_that_breaks_off_lands_what_arrived(httpserver: HTTPServer) -
     assert 0 < len(got) < 2000 and got[0] == "37000000000"
     assert conn.failed and conn.failed[0].startswith("2024-01-01-15.json.gz: ")
     assert conn.new_state() == {"repo_events": {"files": {}}}
+
+
+def test_a_wider_filter_or_a_since_inside_an_hour_reads_the_file_again(tmp_path: Path) -> None:
+    folder = tmp_path / "archive"
+    gz(folder / "2024-01-01-15.json.gz", PUSH, OTHER, ISSUE)
+    lumen = connector(folder, repos=["lumen-db/lumen"])
+    first = ids(list(lumen.items()))
+    assert first and all(i in ("35000000001", "35000000002") for i in first)
+    wider = connector(folder, state=lumen.new_state(), orgs=["lumen-db", "other-org"])
+    assert [f.name for f, _ in wider.plan()] == ["2024-01-01-15.json.gz"]  # read again
+    same = connector(folder, state=lumen.new_state(), repos=["lumen-db/lumen"])
+    assert same.plan() == []
+
+    # --since 15:30 skipped the events before it: the file is not recorded as landed
+    partial = connector(folder, since="2024-01-01T15:30:00Z")
+    list(partial.items())
+    assert partial.new_state() == {"repo_events": {"files": {}}}

@@ -7,8 +7,10 @@ Expected values are written by hand from the fixtures, not computed from them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from urllib.parse import urlencode
 import pyarrow.parquet as pq
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from townsquare.config import SourceConfig
 from townsquare.connectors.base import ConnectorContext
@@ -41,12 +44,8 @@ SECONDARY = (
 )
 
 FIRST_STATE = {
-    "repo_issues": {
-        "since": "2026-03-06T10:00:00Z",
-        "seen": ["5"],
-        "etag": 'W/"i1"',
-        "etag_for": "direction=asc&per_page=100&sort=updated&state=all",
-    },
+    # two pages of issues: no ETag kept (a 304 on page 1 would not prove page 2 unchanged)
+    "repo_issues": {"since": "2026-03-06T10:00:00Z", "seen": ["5"]},
     "repo_comments": {
         "issue_comment": {
             "since": "2026-03-03T11:00:00Z",
@@ -562,9 +561,7 @@ def test_primary_rate_limit_stops_cleanly_and_the_next_run_resumes_exactly(
     assert "rate limit" in caplog.text and "over max_rate_limit_wait=300s" in caplog.text
     assert state_file(lake, "lumen-gh", "repo_issues") == {
         "since": "2026-03-04T08:00:00Z",  # #3, the last record of the last page read
-        "seen": ["3"],
-        "etag": 'W/"i1"',
-        "etag_for": "direction=asc&per_page=100&sort=updated&state=all",
+        "seen": ["3"],  # and no ETag: the listing was cut short
     }
     assert state_file(lake, "lumen-gh", "repo_comments") == {"review": {"pending": [2, 3]}}
     assert not (lake / "_state/lumen-gh/repo_stars.json").exists()
@@ -1014,3 +1011,115 @@ def test_a_stop_before_merged_at_is_known_leaves_that_pull_request_for_the_next_
     assert connector.stopped and len(httpserver.log) == 2
     # the next run reads from #5's updated_at (inclusive), #4 is not read again
     assert connector.new_state() == {"repo_issues": {"since": "2026-03-06T10:00:00Z", "seen": []}}
+
+
+# -- conditional requests against a GitHub that computes pages and ETags live ----------
+
+
+class LiveGitHub:
+    """Pages, Link headers and ETags (a hash of the page body) computed from the current
+    issues and stars, the way GitHub serves them; If-None-Match on an unchanged page: 304."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.issues: dict[int, str] = {}  # number -> updated_at
+        self.stars: list[str] = []  # logins, oldest first
+        self.base = server.url_for("/").rstrip("/")
+        server.expect_request(re.compile(r"/repos/.*")).respond_with_handler(self.answer)
+
+    def answer(self, request: Request) -> Response:
+        per_page, page = int(request.args.get("per_page", 30)), int(request.args.get("page", 1))
+        if request.path.endswith("/stargazers"):
+            records = [
+                {"starred_at": "2024-01-01T00:00:00Z", "user": {"login": login, "id": n}}
+                for n, login in enumerate(self.stars)
+            ]
+        elif request.path.endswith("/issues"):
+            since = request.args.get("since", "")
+            records = [
+                _issue(number, updated)
+                for number, updated in sorted(self.issues.items(), key=lambda i: (i[1], i[0]))
+                if updated >= since
+            ]
+        else:
+            records = []  # comments, review comments
+        body = json.dumps(records[(page - 1) * per_page : page * per_page])
+        etag = f'W/"{hashlib.sha1(body.encode()).hexdigest()}"'
+        headers = {"ETag": etag}
+        if page * per_page < len(records):
+            query = {**request.args.to_dict(), "page": str(page + 1)}
+            headers["Link"] = f'<{self.base}{request.path}?{urlencode(query)}>; rel="next"'
+        if request.headers.get("If-None-Match") == etag:
+            return Response("", status=304, headers=headers)
+        return Response(body, headers={**headers, "Content-Type": "application/json"})
+
+
+def _issue(number: int, updated: str) -> dict[str, Any]:
+    return {
+        "id": 1000 + number,
+        "number": number,
+        "title": f"issue {number}",
+        "state": "open",
+        "user": {"login": "ann", "type": "User"},
+        "author_association": "NONE",
+        "labels": [],
+        "comments": 0,
+        "created_at": "2024-03-01T00:00:00Z",
+        "updated_at": updated,
+        "closed_at": None,
+        "html_url": f"https://github.com/{REPO}/issues/{number}",
+    }
+
+
+def _run(server: HTTPServer, state: dict[str, Any], **options: Any) -> tuple[list[Any], dict]:
+    connector = make(server, state=state, per_page=2, reviews=False, **options)
+    items = list(connector.items())
+    return items, connector.new_state()
+
+
+def test_a_full_page_keeps_no_etag_so_later_updates_are_not_hidden_by_a_304(
+    httpserver: HTTPServer,
+) -> None:
+    live = LiveGitHub(httpserver)
+    live.issues = {1: "2024-03-01T00:00:00Z"}
+    _, state = _run(httpserver, {})
+    # three issues updated in the same second (a bulk relabel): two pages of 2
+    live.issues |= {2: "2024-03-02T00:00:00Z", 3: "2024-03-02T00:00:00Z", 4: "2024-03-02T00:00:00Z"}
+    items, state = _run(httpserver, state)
+    assert [k for k in keys(items) if k[0] == "repo_issues"] == [
+        ("repo_issues", n) for n in (2, 3, 4)
+    ]
+    _, state = _run(httpserver, state)  # nothing new: the first page is full, so no ETag
+    assert "etag" not in state["repo_issues"]
+    live.issues[5] = "2024-03-05T00:00:00Z"
+    items, state = _run(httpserver, state)
+    assert [k for k in keys(items) if k[0] == "repo_issues"] == [("repo_issues", 5)]
+
+
+def test_a_fixed_since_still_sees_new_issues(httpserver: HTTPServer) -> None:
+    live = LiveGitHub(httpserver)
+    live.issues = {n: f"2024-03-0{n}T00:00:00Z" for n in (1, 2, 3)}
+    _, state = _run(httpserver, {})
+    live.issues[4] = "2024-03-04T00:00:00Z"
+    connector = make(httpserver, state=state, since="2024-01-01", per_page=2, reviews=False)
+    numbers = [k[1] for k in keys(list(connector.items())) if k[0] == "repo_issues"]
+    assert 4 in numbers
+
+
+def test_stars_on_a_full_last_page_and_after_unstars_are_not_missed(
+    httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    live = LiveGitHub(httpserver)
+    live.stars = ["a", "b"]  # one full page
+    _, state = _run(httpserver, {})
+    assert "etag" not in state["repo_stars"]  # full: a 304 would hide the next page
+    live.stars.append("c")
+    items, state = _run(httpserver, state)
+    assert [k for k in keys(items) if k[0] == "repo_stars"] == [("repo_stars", "c")]
+
+    live.stars = ["u0", "u1", "u2", "u3", "u4"]
+    _, state = _run(httpserver, {})  # last page 3 holds u4
+    live.stars = ["u0", "u4", "new1"]  # three unstars, one new star: page 3 is gone
+    with caplog.at_level(logging.WARNING, logger="townsquare.connectors.github"):
+        items, state = _run(httpserver, state)
+    assert "stargazers list shrank" in caplog.text
+    assert ("repo_stars", "new1") in keys(items)

@@ -80,8 +80,13 @@ Incremental loads and state
     The state of ``repo_events`` is ``{"files": {NAME: CURSOR}}`` keyed by file name
     (``2024-01-01-15.json.gz``), holding the files read to the end::
 
-        local file: {"size": 1234567, "events": 120}
-        URL:        {"url": "https://…", "size": 1234567, "etag": "\\"…\\"", "events": 120}
+        local file: {"size": 1234567, "events": 120, "filter": "orgs=…;repos=…"}
+        URL:        {"url": "https://…", "size": 1234567, "etag": "\\"…\\"", "events": 120,
+                     "filter": "orgs=…;repos=…"}
+
+    ``filter`` is what the ``orgs``/``repos`` options kept: a file landed under
+    another filter is read again (a repository added to ``repos`` gets its
+    history; staging dedups what was landed before).
 
     ``size`` is the compressed size (bytes on disk, or bytes received), ``events``
     the rows the file produced. Next run, a URL whose name is in the state is
@@ -92,6 +97,8 @@ Incremental loads and state
     ``since`` does not override the state here (files already landed stay skipped:
     a scheduled source with a fixed ``since`` would otherwise re-read its whole
     range every run); to land files again, remove their names from the state file.
+    A file whose hour ``since`` falls inside (its earlier events were skipped) is
+    not recorded as landed, so a later run reads it whole.
     The state is exposed by ``new_state()`` only after ``items()`` ran to the end;
     the runner commits it after the data. It grows by one entry per hour read
     (about 9,000 a year).
@@ -299,6 +306,12 @@ class EventFilter:
     @property
     def everything(self) -> bool:
         return not self.needles
+
+    @property
+    def key(self) -> str:
+        """What the filter keeps, for the file cursors: a file read under another
+        filter is read again (a repository added to ``repos`` gets its history)."""
+        return f"orgs={','.join(sorted(self.orgs))};repos={','.join(sorted(self.repos))}"
 
     def candidate(self, line: bytes) -> bool:
         """Whether the raw line may hold a wanted event (no false negatives)."""
@@ -539,7 +552,11 @@ class GhArchiveConnector(Connector):
                 continue
             size = f.path.stat().st_size if f.path is not None else None
             cursor = self._cursors.get(f.name)
-            if cursor is not None and (f.url is not None or cursor.get("size") == size):
+            if (
+                cursor is not None
+                and (f.url is not None or cursor.get("size") == size)
+                and cursor.get("filter", self.filter.key) == self.filter.key
+            ):
                 self.skipped.append(f.name)
                 continue
             todo.append((f, size))
@@ -602,12 +619,20 @@ class GhArchiveConnector(Connector):
 
     # -- one file --------------------------------------------------------------------
 
+    def _whole(self, f: HourlyFile) -> bool:
+        """False when ``since`` fell inside the file's hour: its earlier events were
+        skipped, so it is not recorded as landed (a later run without that ``since``
+        reads it whole)."""
+        if self.since is None or f.hour is None:
+            return True
+        return not f.hour < self.since < f.hour + timedelta(hours=1)
+
     def _path_items(self, f: HourlyFile, size: int | None) -> Iterator[Item]:
         assert f.path is not None
         with f.path.open("rb", buffering=_BLOCK) as fh:
             rows = yield from self._stream_items(f, lambda: open_stream(fh))
-        if rows is not None:
-            self._new[f.name] = {"size": size, "events": rows}
+        if rows is not None and self._whole(f):
+            self._new[f.name] = {"size": size, "events": rows, "filter": self.filter.key}
 
     def _url_items(self, client: HttpClient, f: HourlyFile) -> Iterator[Item]:
         assert f.url is not None
@@ -631,12 +656,13 @@ class GhArchiveConnector(Connector):
                 f, lambda: open_stream(io.BufferedReader(body, _HTTP_BLOCK))
             )
             received = body.tell()
-        if rows is not None:
+        if rows is not None and self._whole(f):
             length = response.headers.get("Content-Length")
             self._new[f.name] = {
                 "url": shown,
                 "size": int(length) if length and length.isdigit() else received,
                 "etag": response.headers.get("ETag"),
+                "filter": self.filter.key,
                 "events": rows,
             }
 

@@ -48,14 +48,17 @@ Incremental loads and state
     ``updated_at`` so the stretch is read again next run. ``etag`` is the ``ETag`` of
     the listing's first page and ``etag_for`` the query it belongs to: a run asking
     the same first page sends ``If-None-Match`` and a ``304`` (free under the rate
-    limit) means nothing changed. A run that found nothing new keeps its watermark,
-    so the run after it asks the same first page. ``review.pending`` lists pull
-    requests whose reviews were not read yet (the run stopped first). Stargazers are
-    listed oldest first: ``page`` is the last page read (relative to ``api_url``) with
-    its ``logins`` and ``ETag``; the next run starts from that page (a ``304`` there
-    means no new star), skips those logins and follows ``next`` links. Stars removed
-    meanwhile only shift later stars onto pages already read, which this re-read
-    catches. ``ctx.since`` (``--since``) wins over the stored state: records updated
+    limit) means nothing changed. The ETag is kept only when the listing was one page
+    with room (new or updated records sort to the end, so they would change it; a full
+    page, a second page or a run cut short keeps none). A run that found nothing new
+    keeps its watermark, so the run after it asks the same first page.
+    ``review.pending`` lists pull requests whose reviews were not read yet (the run
+    stopped first). Stargazers are listed oldest first: ``page`` is the last page read
+    (relative to ``api_url``) with its ``logins`` and, when it had room, its ``ETag``;
+    the next run starts from that page (a ``304`` there means no new star), skips
+    those logins and follows ``next`` links. When that page no longer holds all its
+    logins (stars were removed before it, so new stars may sit on earlier pages) the
+    stargazers are read again from the first page. ``ctx.since`` (``--since``) wins over the stored state: records updated
     (stars starred) at or after it are read. State advances only through
     ``new_state()`` after ``items()`` ran (the runner commits it after the data) and
     a watermark never moves back.
@@ -281,11 +284,16 @@ class GitHubConnector(Connector):
             for entity, update in self._updates.items():
                 merged = {**self._state.get(entity, {})}
                 for key, value in update.items():
-                    if isinstance(value, dict) and isinstance(merged.get(key), dict):
-                        merged[key] = {**merged[key], **value}
+                    # None removes a cursor field (an ETag gone stale)
+                    if isinstance(value, dict):
+                        old = merged.get(key) if isinstance(merged.get(key), dict) else {}
+                        value = {k: v for k, v in {**old, **value}.items() if v is not None}
+                    if value is None or value == {}:
+                        merged.pop(key, None)
                     else:
                         merged[key] = value
-                self._state[entity] = merged
+                if merged or entity in self._state:
+                    self._state[entity] = merged
             self._updates = {}
         return self._state
 
@@ -344,6 +352,8 @@ class GitHubConnector(Connector):
         update = cursor.state()
         if listing.etag is not None:
             update.update(etag=listing.etag, etag_for=_query_key(params))
+        else:  # an older ETag would belong to another query: drop it
+            update.update(etag=None, etag_for=None)
         if update:
             self._updates["repo_issues"] = update
 
@@ -470,6 +480,8 @@ class GitHubConnector(Connector):
         update = cursor.state()
         if listing.etag is not None:
             update.update(etag=listing.etag, etag_for=_query_key(params))
+        else:  # an older ETag would belong to another query: drop it
+            update.update(etag=None, etag_for=None)
         if update:
             self._updates.setdefault("repo_comments", {})[kind] = update
 
@@ -584,26 +596,52 @@ class GitHubConnector(Connector):
             pages = self._paged(
                 f"{self.repo_path}/stargazers", params, {}, listing, accept=STAR_MEDIA_TYPE
             )
-        for page in pages:
-            for record in page.records:
-                item, login, starred = self._star_item(record)
-                if isinstance(item, Row) and login is not None:
-                    if login in known:
-                        continue  # landed by an earlier run (its last page is read again)
-                    if self.since is not None and starred is not None and starred < self.since:
-                        continue
-                spool.add(login, _ts(starred), [item])
+        restarted = False
+        while True:
+            for page in pages:
+                if (
+                    not restarted
+                    and known
+                    and page.url == resume
+                    and not known <= set(_logins(page.records))
+                ):
+                    # Stars were removed before the stored page: it no longer holds what
+                    # the last run landed there, and new stars may sit on earlier pages.
+                    log.warning(
+                        "github source %r: the stargazers list shrank since the last run; "
+                        "reading it again from the first page",
+                        self.ctx.name,
+                    )
+                    pages.close()
+                    known, restarted = set(), True
+                    pages = self._paged(
+                        f"{self.repo_path}/stargazers",
+                        {"per_page": self.per_page},
+                        {},
+                        listing,
+                        accept=STAR_MEDIA_TYPE,
+                    )
+                    break
+                for record in page.records:
+                    item, login, starred = self._star_item(record)
+                    if isinstance(item, Row) and login is not None:
+                        if login in known:
+                            continue  # landed by an earlier run (its last page is read again)
+                        if self.since is not None and starred is not None and starred < self.since:
+                            continue
+                    spool.add(login, _ts(starred), [item])
+            else:
+                break
         yield from spool.drain()
         last = listing.last
         if last is not None:
-            logins = [
-                r["user"]["login"]
-                for r in last.records
-                if isinstance(r, dict)
-                and isinstance(r.get("user"), dict)
-                and isinstance(r["user"].get("login"), str)
-            ]
-            self._updates["repo_stars"] = {"page": last.url, "logins": logins, "etag": last.etag}
+            # an ETag only for a last page with room: new stars would change it
+            etag = last.etag if len(last.records) < self.per_page else None
+            self._updates["repo_stars"] = {
+                "page": last.url,
+                "logins": _logins(last.records),
+                "etag": etag,
+            }
 
     def _star_item(self, rec: Any) -> tuple[Item, str | None, datetime | None]:
         if not isinstance(rec, dict):
@@ -651,6 +689,7 @@ class GitHubConnector(Connector):
 
         The first page is asked with ``If-None-Match`` when ``stored`` holds an ETag for
         the same query (or ``etag`` is given); a 304 ends the listing with no page.
+        ``listing.etag`` is kept only for a listing of one page that was not full.
         """
         if etag is None and params is not None and stored.get("etag_for") == _query_key(params):
             etag = text_or_none(stored.get("etag"))
@@ -661,6 +700,7 @@ class GitHubConnector(Connector):
             response = self._get(target, params if first else None, etag=etag, accept=accept)
             if response is None:
                 listing.stopped = True
+                listing.etag = None  # the listing did not end: a 304 next time proves nothing
                 return
             if response.status_code == 304:
                 listing.not_modified = True
@@ -672,8 +712,10 @@ class GitHubConnector(Connector):
                 self._json_list(response),
                 response.headers.get("ETag"),
             )
-            if first:
-                listing.etag = page.etag
+            # A 304 on this page next time proves nothing changed only when it was the
+            # whole listing and had room: new or updated records sort to the end, so
+            # they would change it. A full page, or a second one, keeps no ETag.
+            listing.etag = page.etag if first and len(page.records) < self.per_page else None
             visited.add(response.url)
             listing.last = page
             yield page
@@ -1010,3 +1052,14 @@ def _iso(epoch: float) -> str:
 
 def _ts(when: datetime | None) -> float:
     return when.timestamp() if when is not None else float("-inf")
+
+
+def _logins(records: list[Any]) -> list[str]:
+    """The stargazer logins of a page of star records, in order."""
+    return [
+        r["user"]["login"]
+        for r in records
+        if isinstance(r, dict)
+        and isinstance(r.get("user"), dict)
+        and isinstance(r["user"].get("login"), str)
+    ]

@@ -8,6 +8,16 @@ items as (
     select * from {{ ref('int_repo_items_responded') }}
 ),
 
+co_authors as (
+    -- Co-authored-by trailers: names and addresses, zipped
+    select
+        repo,
+        authored_at,
+        unnest(co_author_emails) as co_author_email,
+        unnest(co_author_names) as co_author_name
+    from commits
+),
+
 commit_people as (
     select
         repo,
@@ -17,12 +27,15 @@ commit_people as (
     from commits
     union all
     select
-        commits.repo,
-        date_trunc('month', commits.authored_at) as month,
-        coalesce({{ github_login_from_email('co_authors.email') }}, co_authors.email) as person,
-        {{ is_bot('co_authors.email') }} as is_bot
-    from commits
-    cross join unnest(commits.co_author_emails) as co_authors (email)
+        repo,
+        date_trunc('month', authored_at) as month,
+        coalesce(
+            {{ github_login_from_email('co_author_email') }},
+            co_author_email,
+            lower(co_author_name)
+        ) as person,
+        {{ is_bot('co_author_email') }} or {{ is_bot('co_author_name') }} as is_bot
+    from co_authors
 ),
 
 commit_counts as (
