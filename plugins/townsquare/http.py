@@ -233,6 +233,27 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def json_body(response: requests.Response, expected: type, hint: str) -> Any:
+    """The response's JSON body when it is a ``list`` or ``dict`` as ``expected``; else an
+    ``HttpError`` naming the URL, the content type that came instead and ``hint`` (what
+    the location should be)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, expected):
+        kind = response.headers.get("Content-Type", "unknown content type")
+        url = redact_url(response.url)
+        shape = "a JSON list" if expected is list else "a JSON object"
+        raise HttpError(
+            f"{url} did not return {shape} ({kind}): {hint}",
+            status=response.status_code,
+            url=url,
+            response=response,
+        )
+    return body
+
+
 def redact_url(url: str) -> str:
     """``url`` with user info and secret query parameters replaced by ``***``."""
     parts = urlsplit(url)

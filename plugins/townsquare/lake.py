@@ -293,7 +293,7 @@ class EntityWriter:
         self.reasons: dict[str, int] = {}
         self._buffer: list[dict[str, Any]] = []
         self._raw: list[str | None] = []
-        # 64-bit hashes of the keys seen in this run (about 50 bytes a row, not the keys)
+        # 64-bit hashes of the keys seen in this run (about 80 bytes a row, not the keys)
         self._seen: set[int] = set()
         lake, source, d = run.lake, run.source, run.ingest_date
         self._data = _ParquetStream(

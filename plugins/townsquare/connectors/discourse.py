@@ -88,7 +88,7 @@ from townsquare.connectors.incremental import (
     stored_time,
     text_or_none,
 )
-from townsquare.http import HttpClient, HttpError, redact_url
+from townsquare.http import HttpClient, HttpError, json_body
 from townsquare.records import Item, Rejected, Row, utcnow
 from townsquare.text import html_to_text, parse_since
 
@@ -218,22 +218,12 @@ class DiscourseConnector(Connector):
                     response=exc.response,
                 ) from exc
             raise
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            kind = response.headers.get("Content-Type", "unknown content type")
-            url = redact_url(response.url)
-            raise HttpError(
-                f"{url} did not return a JSON object ({kind}): is {self.ctx.location!r} a "
-                "Discourse forum? A forum that requires login answers with its HTML login "
-                "page: set the api_key and api_username credentials",
-                status=response.status_code,
-                url=url,
-                response=response,
-            )
-        return body
+        return json_body(
+            response,
+            dict,
+            f"is {self.ctx.location!r} a Discourse forum? A forum that requires login answers "
+            "with its HTML login page: set the api_key and api_username credentials",
+        )
 
     def _categories(self) -> dict[str, str]:
         """Category id → name, subcategories included; empty when the forum hides them."""

@@ -123,7 +123,7 @@ from townsquare.connectors.incremental import (
     text_or_none,
     to_watermark,
 )
-from townsquare.http import HttpClient, HttpError, parse_retry_after, redact_url
+from townsquare.http import HttpClient, HttpError, json_body, parse_retry_after, redact_url
 from townsquare.records import Item, Rejected, Row, utcnow
 from townsquare.text import parse_since
 
@@ -884,18 +884,8 @@ class GitHubConnector(Connector):
         )
 
     def _json_list(self, response: requests.Response) -> list[Any]:
-        body = _json(response)
-        if not isinstance(body, list):
-            url = redact_url(response.url)
-            kind = response.headers.get("Content-Type", "unknown content type")
-            raise HttpError(
-                f"{url} did not return a JSON list ({kind}): is {self.api_url!r} a GitHub API "
-                "(GitHub Enterprise: https://HOST/api/v3)?",
-                status=response.status_code,
-                url=url,
-                response=response,
-            )
-        return body
+        hint = f"is {self.api_url!r} a GitHub API (GitHub Enterprise: https://HOST/api/v3)?"
+        return json_body(response, list, hint)
 
     def _relative(self, url: str) -> str:
         return url[len(self.api_url) :] if url.startswith(self.api_url + "/") else url

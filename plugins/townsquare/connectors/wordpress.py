@@ -67,7 +67,7 @@ from townsquare.connectors.incremental import (
     to_watermark,
 )
 from townsquare.connectors.trackbacks import trackback_from_comment
-from townsquare.http import HttpClient, HttpError, redact_url
+from townsquare.http import HttpClient, HttpError, json_body, redact_url
 from townsquare.records import Item, Rejected, Row, utcnow
 from townsquare.text import html_to_text, parse_since
 
@@ -331,7 +331,12 @@ class WordPressConnector(Connector):
                     stream.hold_after_last_read(f"{path} page {page} no longer exists")
                     return
                 raise
-            records = _json_list(response, self.ctx.location)
+            records = json_body(
+                response,
+                list,
+                f"is {self.ctx.location!r} a WordPress site with the REST API enabled? "
+                "(set the api_root option if it is not at /wp-json)",
+            )
             total = _int_header(response, "X-WP-Total")
             total_pages = _int_header(response, "X-WP-TotalPages")
             if last_total is not None and total is not None and total < last_total:
@@ -411,24 +416,6 @@ def _auth_from(ctx: ConnectorContext) -> tuple[requests.auth.AuthBase | None, di
             "(an application password), or a token"
         )
     return None, {}
-
-
-def _json_list(response: requests.Response, location: str) -> list[Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, list):
-        kind = response.headers.get("Content-Type", "unknown content type")
-        url = redact_url(response.url)
-        raise HttpError(
-            f"{url} did not return a JSON list ({kind}): is {location!r} a WordPress site "
-            "with the REST API enabled? (set the api_root option if it is not at /wp-json)",
-            status=response.status_code,
-            url=url,
-            response=response,
-        )
-    return body
 
 
 def _wp_error_code(response: requests.Response | None) -> str:
