@@ -115,7 +115,14 @@ def test_ingest_blog_maps_over_sources_and_declares_the_raw_assets(config: Path)
         (
             "ingest_repo",
             "@daily",  # no repo source configured: the default
-            ["repo_commits", "repo_issues", "repo_comments", "repo_stars", "repo_events"],
+            [
+                "repo_commits",
+                "repo_issues",
+                "repo_comments",
+                "repo_stars",
+                "repo_events",
+                "repo_users",
+            ],
             "GH Archive",
         ),
     ],
@@ -156,6 +163,7 @@ def test_transform_is_scheduled_on_any_raw_asset_and_serializes_warehouse_tasks(
         "raw_repo_events",
         "raw_repo_issues",
         "raw_repo_stars",
+        "raw_repo_users",
         "raw_trackbacks",
     ]
     assert set(dag.task_ids) == {"dbt", "check_marts"}  # build mode: one dbt task

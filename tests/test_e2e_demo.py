@@ -16,7 +16,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -112,6 +112,18 @@ def gharchive_events(repo: str) -> int:
     return len(ids)
 
 
+def lumen_git_commits(demo: dict) -> int:
+    """Commits of every ref of the Lumen repository the demo built (plain git)."""
+    repo = Path(demo["home"]) / "samples" / "lumen-git"
+    out = subprocess.run(
+        ["git", "-C", str(repo), "rev-list", "--all", "--count"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout)
+
+
 def test_demo_lands_every_sample(demo: dict) -> None:
     by_source = {s["source"]: s["entities"] for s in demo["sources"]}
     assert set(by_source) == {
@@ -123,6 +135,7 @@ def test_demo_lands_every_sample(demo: dict) -> None:
         "lumen-users",
         "lumen-github",
         "lumen-gharchive",
+        "lumen-git",
         "townsquare-git",
     }
     # The WXR sample: 25 posts + 2 pages, 240 comments of which 40 are linkbacks.
@@ -142,14 +155,21 @@ def test_demo_lands_every_sample(demo: dict) -> None:
     box.close()
     assert by_source["lumen-users"]["mail_messages"] == {"rows": 60, "quarantined": 0}
     assert demo["layers"]["staging"]["stg_mail__messages"] == 180
-    # The recorded GitHub API: 40 issues + 30 pull requests, 152 comments/reviews, 80 stars.
+    # The recorded GitHub API: 40 issues + 30 pull requests, 152 comments/reviews, 80 stars,
+    # the profiles of the 80 people seen.
     assert by_source["lumen-github"] == {
         "repo_issues": {"rows": 70, "quarantined": 0},
         "repo_comments": {"rows": 152, "quarantined": 0},
         "repo_stars": {"rows": 80, "quarantined": 0},
+        "repo_users": {"rows": 80, "quarantined": 0},
     }
     assert by_source["lumen-gharchive"]["repo_events"] == {
         "rows": gharchive_events("lumen-db/lumen"),
+        "quarantined": 0,
+    }
+    # Lumen's history, built from the bundled fast-import stream into the demo home
+    assert by_source["lumen-git"]["repo_commits"] == {
+        "rows": lumen_git_commits(demo),
         "quarantined": 0,
     }
     # This project's own history: every commit reachable from any ref
@@ -218,8 +238,134 @@ def test_no_emails_or_ips_in_the_marts(demo: dict) -> None:
             )
             assert "@" not in text, table
             assert not re.search(r"\b\d{1,3}(\.\d{1,3}){3}\b", text), table
+            assert not re.search(r"(?i)\b[0-9a-f]{1,4}(:[0-9a-f]{0,4}){2,7}::?[0-9a-f]*\b", text), (
+                table
+            )
+        # the marts hold no address of any person the staging layer knows
+        addresses = {
+            a
+            for (a,) in con.execute(
+                "select distinct lower(author_email) from staging.stg_blog__comments "
+                "where author_email is not null union "
+                "select distinct from_email from staging.stg_mail__messages "
+                "where from_email is not null union "
+                "select distinct author_email from staging.stg_git__commits "
+                "where author_email is not null"
+            ).fetchall()
+        }
+        assert len(addresses) > 50
+        people = " ".join(
+            str(v) for row in con.execute("from marts.dim_contributors").fetchall() for v in row
+        ).lower()
+        assert not [a for a in addresses if a in people]
     raw = b"".join(p.read_bytes() for p in Path(demo["lake"]).rglob("*.parquet"))
     assert b"comment_author_IP" not in raw
+    # the WXR export does carry commenter IPs (IPv4 and IPv6): they never reach the lake
+    wxr = (samples_dir() / "blog" / "lumen-blog.wxr.xml").read_text()
+    ips = re.findall(r"<wp:comment_author_IP><!\[CDATA\[([^\]]+)\]\]>", wxr)
+    assert any(":" in ip for ip in ips) and any("." in ip for ip in ips)
+    assert not [ip for ip in set(ips) if ip.encode() in raw]
+
+
+def _normalized(address: str) -> str:
+    """The identity rules' address normalization, restated for the oracle below."""
+    local, _, domain = address.strip().lower().partition("@")
+    if domain in ("gmail.com", "googlemail.com"):
+        return local.split("+")[0].replace(".", "") + "@gmail.com"
+    if domain in ("outlook.com", "proton.me", "yahoo.com"):
+        return (local.split("+")[0] if domain != "yahoo.com" else local) + "@" + domain
+    return f"{local}@{domain}"
+
+
+def test_people_are_resolved_across_channels(demo: dict) -> None:
+    """Oracle: the sample files themselves (mbox, WXR, git log), read with the stdlib."""
+    blog = {
+        _normalized(e.text or ""): e.text
+        for e in ET.parse(samples_dir() / "blog" / "lumen-blog.wxr.xml").iter(
+            f"{WP}comment_author_email"
+        )
+        if e.text and "@" in e.text
+    }
+    mail_variants = set()
+    for message in mailbox.mbox(samples_dir() / "forum" / "mail" / "lumen-dev.mbox"):
+        address = re.sub(r".*<([^>]+)>.*", r"\1", str(message["From"])).strip()
+        if address != address.lower() or "+" in address:
+            mail_variants.add(address)
+    assert len(mail_variants) >= 4  # plus-tags and capitals were planted
+    repo = Path(demo["home"]) / "samples" / "lumen-git"
+    log = subprocess.run(
+        ["git", "-C", str(repo), "log", "--all", "--no-merges", "--format=%ae%x09%aI"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    noreply = {
+        line.split("\t")[0].lower()
+        for line in log
+        if line.lower().split("\t")[0].endswith("@users.noreply.github.com") and "[bot]" not in line
+    }
+    assert len(noreply) >= 10
+    with duckdb.connect(demo["warehouse"], read_only=True) as con:
+        person = dict(
+            con.execute(
+                "select identity_ref, person_id from intermediate.int_identities"
+            ).fetchall()
+        )
+    # a mailing-list variant of a blog address is the blog commenter
+    linked = 0
+    for address in mail_variants:
+        original = blog.get(_normalized(address))
+        if original:
+            assert person[f"mail:{address.lower()}"] == person[f"blog:{original.lower()}"], address
+            linked += 1
+    assert linked >= 4
+    # a noreply commit address is the GitHub account it names
+    for address in noreply:
+        login = address.split("@")[0].split("+")[-1]
+        assert person[f"git:{address}"] == person[f"github:{login}"], address
+    # the overrides seed: the shared team address is split, each side merged with its owner
+    team = "tessera-labs.example.net"
+    assert person[f"mail:team@{team}"] == person[f"mail:soren.orsted@{team}"]
+    assert person[f"git:team@{team}"] == person[f"blog:jonas.achterberg@{team}"]
+    assert person[f"git:team@{team}"] != person[f"mail:team@{team}"]
+    # the forum's kestrel-dev is not the GitHub stargazer kestrel-dev (a split override)
+    assert person["discourse:lumen-forum:kestrel-dev"] != person["github:kestrel-dev"]
+    # the forum signs in with GitHub: a hyphenated forum username is that GitHub account
+    assert person["discourse:lumen-forum:omar-wendt"] == person["github:omar-wendt"]
+
+
+def test_a_job_change_gives_two_organization_periods(demo: dict) -> None:
+    # Vera's first activity under her new address: a commit or a Co-authored-by trailer
+    repo = Path(demo["home"]) / "samples" / "lumen-git"
+    address = "vera.okonkwo@windmill-analytics.example.org"
+    log = subprocess.run(
+        ["git", "-C", str(repo), "log", "--all", "--format=%x00%aI%x09%ae%n%B"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    moved = min(
+        datetime.fromisoformat(entry.split("\t")[0])
+        for entry in log[1:]
+        if address in entry.lower()
+    )
+    with duckdb.connect(demo["warehouse"], read_only=True) as con:
+        periods = con.execute(
+            """
+            select orgs.organization, orgs.valid_from, orgs.valid_to, orgs.is_current
+            from intermediate.int_person_organizations as orgs
+            where orgs.person_id = (
+                select person_id from intermediate.int_identities
+                where identity_ref = 'github:vera-okonkwo'
+            )
+            order by orgs.valid_from nulls first
+            """
+        ).fetchall()
+    utc_moved = moved.astimezone(UTC).replace(tzinfo=None)
+    assert periods == [
+        ("contoso-iot.example.net", None, utc_moved, False),
+        ("windmill-analytics.example.org", utc_moved, None, True),
+    ]
 
 
 def test_repo_mart_matches_the_recorded_github_and_the_git_history(demo: dict) -> None:
@@ -238,8 +384,13 @@ def test_repo_mart_matches_the_recorded_github_and_the_git_history(demo: dict) -
             "select sum(commits) from marts.fct_repo_activity_monthly "
             "where repo = 'townsquare/townsquare'"
         ).fetchall()[0][0]
-    # the recording: 40 issues, 30 pull requests of which 18 merged; no git history for Lumen
-    assert totals == {"issues_opened": 40, "prs_opened": 30, "prs_merged": 18, "commits": 0}
+    # the recording: 40 issues, 30 pull requests of which 18 merged; the git sample's commits
+    assert totals == {
+        "issues_opened": 40,
+        "prs_opened": 30,
+        "prs_merged": 18,
+        "commits": lumen_git_commits(demo),
+    }
     commits = subprocess.run(
         ["git", "-C", str(project_root()), "rev-list", "--all", "--count"],
         capture_output=True,

@@ -126,7 +126,14 @@ def family(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                 Family(
                     sources=[
                         Source("mbox", (str(MBOX),), "lumen-dev"),
-                        Source("discourse", (site,), "lumen-forum"),
+                        # the forum's public URL in url columns, not the local server's
+                        # address (the marts' privacy check rejects IP addresses)
+                        Source(
+                            "discourse",
+                            (site,),
+                            "lumen-forum",
+                            ("public_url=https://forum.lumen.example.org",),
+                        ),
                         Source("pipermail", (f"{site}/pipermail/lumen-users/",), "lumen-users"),
                     ],
                     staging=("stg_discourse__topics", "stg_discourse__posts", "stg_mail__messages"),
@@ -165,6 +172,7 @@ def family(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                     "stg_github__issues",
                     "stg_github__comments",
                     "stg_github__stars",
+                    "stg_github__users",
                     "stg_gharchive__events",
                 ),
                 mart="fct_repo_activity_monthly",
@@ -176,6 +184,7 @@ def family(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                         "repo_comments": {"rows": 152, "quarantined": 0},
                         "repo_issues": {"rows": 70, "quarantined": 0},
                         "repo_stars": {"rows": 80, "quarantined": 0},
+                        "repo_users": {"rows": 80, "quarantined": 0},
                     },
                     "lumen-gharchive": {
                         "repo_events": {

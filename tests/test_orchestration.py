@@ -177,6 +177,7 @@ def test_raw_assets_have_stable_names_and_uris() -> None:
         "raw_repo_comments",
         "raw_repo_stars",
         "raw_repo_events",
+        "raw_repo_users",
     ]
 
 

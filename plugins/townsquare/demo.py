@@ -4,10 +4,14 @@ Runs with no network: every sample is a file shipped inside the package. The HTT
 sources (a Discourse forum, a Pipermail archive) are landed through their real
 connectors from a local server on 127.0.0.1 that serves the recorded site
 (``townsquare.samples.forum.recorded_server.demo_site``) for the length of the landing.
+Lumen's git history ships as a ``git fast-import`` stream; the demo builds it into a
+real repository under the demo home (``<home>/samples/lumen-git``, reused on later
+runs) and lands it with the git connector as ``lumen-git``.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +39,8 @@ SOURCE_OPTIONS: dict[str, dict[str, Any]] = {
     "gharchive": {"repos": ["lumen-db/lumen"]},
 }
 GITHUB_REPO = "lumen-db/lumen"
+LUMEN_GIT = "lumen-git"
+"""The demo source of Lumen's git history (built from the bundled fast-import stream)."""
 OWN_REPO = "townsquare/townsquare"
 """The name the demo gives this project's own git history (a real repository sample)."""
 SERVED_SOURCES: tuple[tuple[str, str, str, dict[str, str]], ...] = (
@@ -44,12 +50,17 @@ SERVED_SOURCES: tuple[tuple[str, str, str, dict[str, str]], ...] = (
 )
 
 
-def demo_sources(site_url: str, github_url: str) -> list[SourceConfig]:
+def demo_sources(
+    site_url: str, github_url: str, lumen_git: str | None = None
+) -> list[SourceConfig]:
     """Every demo source; the served ones point at the local demo sites.
 
     ``site_url`` serves the recorded forum and the Pipermail archive, ``github_url`` the
-    recorded GitHub API. This project's own git history is a source too when the project
-    is a git checkout (a real repository, landed by the git connector).
+    recorded GitHub API. ``lumen_git`` is the repository built from the Lumen history
+    sample (``townsquare.samples.repo.git_sample.materialize``): the source ``lumen-git``
+    of the same repository as the GitHub sample. This project's own git history is a
+    source too when the project is a git checkout (a real repository, landed by the git
+    connector).
     """
     base = samples_dir()
     files = [
@@ -68,6 +79,12 @@ def demo_sources(site_url: str, github_url: str) -> list[SourceConfig]:
             options={"api_url": github_url},
         )
     )
+    if lumen_git is not None:
+        files.append(
+            SourceConfig(
+                type="git", name=LUMEN_GIT, location=lumen_git, options={"repo": GITHUB_REPO}
+            )
+        )
     own = project_root()
     if (own / ".git").exists():
         files.append(
@@ -92,6 +109,8 @@ class DemoSummary:
     """Per channel: threads, answered threads, median hours to first response."""
     repositories: list[tuple[str, int, int, int, int, float | None]] = field(default_factory=list)
     """Per repository: commits, issues opened, PRs opened, PRs merged, PR closure ratio."""
+    people: dict[str, Any] = field(default_factory=dict)
+    """Persons, identities, merges by rule, the funnel by acquisition channel."""
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -121,6 +140,7 @@ class DemoSummary:
                 {"channel": ch, "threads": n, "answered": a, "median_hours_to_first_response": h}
                 for ch, n, a, h in self.conversations
             ],
+            "people": self.people,
             "seconds": round(self.seconds, 3),
         }
 
@@ -156,6 +176,28 @@ class DemoSummary:
         for channel, threads, answered, hours in self.conversations:
             shown = f"{hours:.1f}" if hours is not None else "-"
             out.append(f"    {channel:<14} {threads:>7} {answered:>9} {shown:>22}")
+        if self.people:
+            p = self.people
+            out += [
+                "",
+                "People (identities resolved across channels; bots and staff excluded below)",
+            ]
+            out.append(
+                f"    {p['identities']} identities -> {p['persons']} persons "
+                f"({p['multi_channel']} seen in more than one channel); merges by rule: "
+                + ", ".join(f"{rule} {n}" for rule, n in p["merges"].items())
+            )
+            out.append(
+                f"    {'acquired via':<14} {'acquired':>8} {'engaged':>8} {'contributors':>13} {'core':>5}"
+            )
+            for row in p["funnel"]:
+                out.append(
+                    f"    {row['channel']:<14} {row['acquired']:>8} {row['engaged']:>8} "
+                    f"{row['contributors']:>13} {row['core']:>5}"
+                )
+            out.append(
+                "    levels today: " + ", ".join(f"{level} {n}" for level, n in p["levels"].items())
+            )
         out += [
             "",
             f"Lake:      {self.lake}",
@@ -177,10 +219,16 @@ def run_demo(home: str, progress: Progress | None = None) -> DemoSummary:
     lake, warehouse = str(root / "lake"), str(root / "warehouse.duckdb")
     summary = DemoSummary(home=str(root), lake=lake, warehouse=warehouse)
     from townsquare.samples.forum.recorded_server import RecordedServer, demo_site
+    from townsquare.samples.repo.git_sample import materialize
 
+    lumen_git: str | None = None
+    if shutil.which("git"):
+        lumen_git = str(materialize(root / "samples" / LUMEN_GIT))
+    else:  # the git connector needs git too
+        say(f"git is not installed: {LUMEN_GIT} (Lumen's git history) is left out")
     github_recording = samples_dir() / "repo" / "github"
     with demo_site() as site_url, RecordedServer(github_recording) as github_url:
-        sources = demo_sources(site_url, github_url)
+        sources = demo_sources(site_url, github_url, lumen_git)
         for i, source in enumerate(sources, 1):
             say(f"[{i}/{len(sources) + 1}] landing {source.name} ({source.type})")
             summary.ingests.append(ingest_source(source, lake=lake, progress=say, credentials={}))
@@ -248,6 +296,50 @@ def _describe(summary: DemoSummary) -> None:
                 "from marts.fct_forum_threads group by 1 order by 1"
             ).fetchall()
         ]
+
+        summary.people = _people(con)
+
+
+def _people(con: Any) -> dict[str, Any]:
+    def rows(sql: str) -> list[tuple[Any, ...]]:
+        return con.execute(sql).fetchall()
+
+    identities, persons, multi = rows(
+        "select sum(identities), count(*), count(*) filter (where "
+        "(blog_activities > 0)::int + (forum_activities > 0)::int "
+        "+ (mailing_list_activities > 0)::int + (repository_activities > 0)::int > 1) "
+        "from marts.dim_contributors"
+    )[0]
+    merges = rows(
+        "select rule, count(*) from intermediate.int_identity_edges group by 1 order by 2 desc, 1"
+    )
+    funnel = rows(
+        "select acquisition_channel, sum(acquired), sum(engaged), sum(contributors), sum(core) "
+        "from marts.fct_community_funnel_monthly group by 1 "
+        "order by acquisition_channel = 'all', 2 desc, 1"
+    )
+    levels = rows(
+        "select current_level, count(*) from marts.dim_contributors "
+        "where not is_bot and not is_staff group by 1 "
+        "order by list_position(['acquired', 'engaged', 'contributor', 'core'], current_level)"
+    )
+    return {
+        "identities": int(identities or 0),
+        "persons": int(persons),
+        "multi_channel": int(multi or 0),
+        "merges": {str(rule): int(n) for rule, n in merges},
+        "funnel": [
+            {
+                "channel": str(c),
+                "acquired": int(a),
+                "engaged": int(e),
+                "contributors": int(k),
+                "core": int(o),
+            }
+            for c, a, e, k, o in funnel
+        ],
+        "levels": {str(level): int(n) for level, n in levels},
+    }
 
 
 def _lake_rows(con: Any, lake: str, area: str, entity: str) -> int:

@@ -58,7 +58,14 @@ ASSET_SCHEME = "x-townsquare"
 FAMILY_ENTITIES: dict[str, tuple[str, ...]] = {
     "blog": ("blog_posts", "blog_comments", "trackbacks"),
     "forum": ("forum_topics", "forum_posts", "mail_messages"),
-    "repo": ("repo_commits", "repo_issues", "repo_comments", "repo_stars", "repo_events"),
+    "repo": (
+        "repo_commits",
+        "repo_issues",
+        "repo_comments",
+        "repo_stars",
+        "repo_events",
+        "repo_users",
+    ),
 }
 """Raw entities each family's connectors write (trackbacks come from blog comments)."""
 

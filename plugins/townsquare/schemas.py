@@ -371,6 +371,30 @@ REPO_EVENTS = EntitySpec(
     description="Public GitHub events from GH Archive hourly files, filtered to configured repos.",
 )
 
+REPO_USERS = EntitySpec(
+    name="repo_users",
+    family="repo",
+    key=("login",),
+    fields=(
+        _s("login", nullable=False),
+        _s("user_id"),
+        _s("user_type"),  # User, Bot, Organization
+        _s("name"),  # display name on the profile
+        _s("company"),  # free text: "@acme", "Acme Corp."
+        _s("blog"),  # website, as typed (not always an absolute URL)
+        _s("location"),
+        _s("email"),  # public profile email (raw only: marts never select it)
+        _ts("created_at"),
+        _ts("updated_at"),
+    ),
+    required=("login",),
+    timestamps=("created_at", "updated_at"),
+    description=(
+        "GitHub user profiles (GET /users/{login}) of the people seen in a repository's "
+        "issues, comments, reviews and stars: display name, company, website, public email."
+    ),
+)
+
 ENTITIES: dict[str, EntitySpec] = {
     e.name: e
     for e in (
@@ -385,6 +409,7 @@ ENTITIES: dict[str, EntitySpec] = {
         REPO_COMMENTS,
         REPO_STARS,
         REPO_EVENTS,
+        REPO_USERS,
     )
 }
 

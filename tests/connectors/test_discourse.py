@@ -746,6 +746,13 @@ def test_recorded_sample_forum_lands_over_http(tmp_path: Path) -> None:
     posts = _lake_table(lake, "forum_posts")
     assert [r["post_type"] for r in posts].count("small_action") == 1
     assert sum(bool(r["author_is_staff"]) for r in posts) == 43
+    # usernames (samples/forum/generate_discourse.py): GitHub sign-ins carry the GitHub
+    # login, the others their own; kestrel-dev collides with an unrelated GitHub login
+    users = {(r["author_username"], r["author_name"]) for r in posts}
+    assert {("omar-wendt", "Omar Wendt"), ("felix_marchetti", "Felix Marchetti")} <= users
+    assert ("kestrel-dev", "Kes Trelawney") in users
+    assert len({u for u, _ in users}) == 27
+    assert sum("-" in u for u, _ in users) == 11  # 10 GitHub sign-ins + kestrel-dev
     topics = _lake_table(lake, "forum_topics")
     assert sum(bool(r["pinned"]) for r in topics) == 2
     assert sum(r["posts_count"] == 1 for r in topics) == 6  # no reply

@@ -38,7 +38,28 @@ ISSUES_Q = {"state": "all", **LIST}
 STARS_Q = {"per_page": "100"}
 STAR_ACCEPT = "application/vnd.github.star+json"
 TOKEN = "ghp_T0ps3cretT0ken"
-KEYS = {"repo_issues": "number", "repo_comments": "comment_id", "repo_stars": "login"}
+KEYS = {
+    "repo_issues": "number",
+    "repo_comments": "comment_id",
+    "repo_stars": "login",
+    "repo_users": "login",
+}
+# The people of the first run, in the order their rows come (dependabot[bot] left out).
+FIRST_RUN_PEOPLE = [
+    "omarwendt",
+    "mirakoval",
+    "ines-duarte",
+    "tobiaslq",
+    "carolreyes",
+    "davidokafor",
+    "erinholt",
+]
+NOW_ISO = "2026-09-21T14:13:20Z"  # NOW
+NOT_FOUND = {
+    "message": "Not Found",
+    "documentation_url": "https://docs.github.com/rest/users/users#get-a-user",
+    "status": "404",
+}
 SECONDARY = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 )
@@ -165,6 +186,18 @@ def serve_stars(server: HTTPServer, p: str = "") -> None:
     )
 
 
+def serve_users(server: HTTPServer, p: str = "", **status: int) -> None:
+    """``/users/{login}`` for the people of the first run; ``status``: login → error status."""
+    for login, profile in body("users").items():
+        code = status.get(login, 200)
+        payload = profile if code == 200 else NOT_FOUND
+        serve(server, f"{p}/users/{login}", payload, status=code)
+
+
+def users_requested(server: HTTPServer) -> list[str]:
+    return [r.path.removeprefix("/users/") for r, _ in server.log if r.path.startswith("/users/")]
+
+
 def make(
     server: HTTPServer,
     *,
@@ -173,8 +206,13 @@ def make(
     credentials: dict[str, str] | None = None,
     sleeps: Sleeps | None = None,
     api_path: str = "/",
+    profiles: bool | None = False,
     **options: Any,
 ) -> GitHubConnector:
+    """``profiles``: the ``fetch_profiles`` option (None: the connector's default). Off
+    unless asked: the listing tests pin their requests; profiles have tests of their own."""
+    if profiles is not None:
+        options = {"fetch_profiles": profiles, **options}
     ctx = ConnectorContext(
         name="lumen-gh",
         location=REPO,
@@ -556,8 +594,9 @@ def test_primary_rate_limit_stops_cleanly_and_the_next_run_resumes_exactly(
         "repo_comments": {"rows": 0, "quarantined": 0},
         "repo_issues": {"rows": 3, "quarantined": 0},
         "repo_stars": {"rows": 0, "quarantined": 0},
+        "repo_users": {"rows": 0, "quarantined": 0},
     }
-    assert len(httpserver.log) == 2  # nothing asked after the limit
+    assert len(httpserver.log) == 2  # nothing asked after the limit (no profiles either)
     assert "rate limit" in caplog.text and "over max_rate_limit_wait=300s" in caplog.text
     assert state_file(lake, "lumen-gh", "repo_issues") == {
         "since": "2026-03-04T08:00:00Z",  # #3, the last record of the last page read
@@ -565,6 +604,8 @@ def test_primary_rate_limit_stops_cleanly_and_the_next_run_resumes_exactly(
     }
     assert state_file(lake, "lumen-gh", "repo_comments") == {"review": {"pending": [2, 3]}}
     assert not (lake / "_state/lumen-gh/repo_stars.json").exists()
+    # the authors of #1-#3 landed: their profiles are fetched next run (not the bot)
+    assert state_file(lake, "lumen-gh", "repo_users") == {"pending": ["omarwendt", "mirakoval"]}
 
     # After the reset: the issues from the watermark (#3 again: since is inclusive).
     httpserver.clear()
@@ -578,6 +619,7 @@ def test_primary_rate_limit_stops_cleanly_and_the_next_run_resumes_exactly(
     serve(httpserver, f"{API}/pulls/3/reviews", [], STARS_Q)
     serve(httpserver, f"{API}/pulls/5/reviews", "reviews_5", STARS_Q)
     serve_stars(httpserver)
+    serve_users(httpserver)
 
     second = ingest_source(source, lake=str(lake), credentials={})
 
@@ -586,6 +628,7 @@ def test_primary_rate_limit_stops_cleanly_and_the_next_run_resumes_exactly(
         "repo_comments": {"rows": 7, "quarantined": 0},
         "repo_issues": {"rows": 2, "quarantined": 0},
         "repo_stars": {"rows": 3, "quarantined": 0},
+        "repo_users": {"rows": 7, "quarantined": 0},
     }
     assert [r.path for r, _ in httpserver.log if "reviews" in r.path] == [
         f"{API}/pulls/2/reviews",  # pending from the stopped run
@@ -611,6 +654,11 @@ def test_primary_rate_limit_stops_cleanly_and_the_next_run_resumes_exactly(
     assert state_file(lake, "lumen-gh", "repo_issues")["since"] == "2026-03-06T10:00:00Z"
     assert state_file(lake, "lumen-gh", "repo_comments")["review"] == {"pending": []}
     assert state_file(lake, "lumen-gh", "repo_stars") == FIRST_STATE["repo_stars"]
+    users = lake_rows(lake, "repo_users")
+    assert sorted(r["login"] for r in users) == sorted(FIRST_RUN_PEOPLE)
+    assert users_requested(httpserver) == FIRST_RUN_PEOPLE  # the pending ones first
+    assert sorted(state_file(lake, "lumen-gh", "repo_users")) == ["fetched"]  # none pending
+    assert sorted(state_file(lake, "lumen-gh", "repo_users")["fetched"]) == sorted(FIRST_RUN_PEOPLE)
 
 
 def test_primary_rate_limit_with_a_near_reset_waits_for_it(httpserver: HTTPServer) -> None:
@@ -932,12 +980,276 @@ def test_configuration_errors_are_clear() -> None:
         GitHubConnector(ctx(REPO, options={"per_page": 500}))
     with pytest.raises(ValueError, match="max_rate_limit_wait must be a number"):
         GitHubConnector(ctx(REPO, options={"max_rate_limit_wait": "soon"}))
+    with pytest.raises(ValueError, match="profile_refresh_days must be 0-36500"):
+        GitHubConnector(ctx(REPO, options={"profile_refresh_days": "monthly"}))
+    with pytest.raises(ValueError, match="fetch_profiles must be true or false"):
+        GitHubConnector(ctx(REPO, options={"fetch_profiles": "sometimes"}))
     with pytest.raises(ValueError, match=r"repo_comments\.issue_comment has an unreadable since"):
         GitHubConnector(ctx(REPO, state={"repo_comments": {"issue_comment": {"since": "x"}}}))
     ok = GitHubConnector(
         ctx("lumen-db/lumen.git", options={"api_url": "https://ghe.example.com/api/v3/"})
     )
     assert (ok.repo, ok.api_url) == ("lumen-db/lumen", "https://ghe.example.com/api/v3")
+
+
+# -- user profiles ---------------------------------------------------------------------
+
+
+def serve_nothing_new(server: HTTPServer) -> None:
+    """A later run: no issue or comment changed; the stargazers resumed from page 2."""
+    serve(server, f"{API}/issues", [])
+    serve(server, f"{API}/issues/comments", [])
+    serve(server, f"{API}/pulls/comments", [])
+    serve(server, "/repositories/42/stargazers", "stargazers_p2", {**STARS_Q, "page": "2"})
+
+
+def test_profiles_of_the_people_of_a_run_are_fetched_once_after_the_listings(
+    httpserver: HTTPServer,
+) -> None:
+    serve_first_run(httpserver)
+    serve_users(httpserver)
+    connector = make(httpserver, profiles=None)  # on by default
+
+    items = list(connector.items())
+
+    # omarwendt wrote #1, #4 and 9002, starred nothing: one profile each, bot left out
+    assert keys(items) == FIRST_RUN_KEYS + [("repo_users", login) for login in FIRST_RUN_PEOPLE]
+    assert requested(httpserver)[9:] == [
+        "/repositories/42/stargazers?per_page=100&page=2",  # the profiles come last
+        *(f"/users/{login}" for login in FIRST_RUN_PEOPLE),
+    ]
+    assert not any("dependabot" in r.path for r, _ in httpserver.log)
+    for request, _ in httpserver.log[10:]:
+        assert request.headers["Accept"] == "application/vnd.github+json"
+        assert request.headers["X-GitHub-Api-Version"] == "2022-11-28"
+    assert row(items, "repo_users", "omarwendt") == {
+        "login": "omarwendt",
+        "user_id": "5101",
+        "user_type": "User",
+        "name": "Omar Wendt",
+        "company": "Northwind Robotics GmbH",
+        "blog": "wendt.example.net",  # as typed: not always a URL
+        "location": "Kiel, Germany",
+        "email": "Omar.Wendt@Northwind-Robotics.example.com",  # as typed: letter case kept
+        "created_at": utc(2014, 5, 2, 9, 12, 44),
+        "updated_at": utc(2026, 8, 30, 17, 5, 11),
+    }
+    assert row(items, "repo_users", "carolreyes") == {
+        "login": "carolreyes",
+        "user_id": "5201",
+        "user_type": "User",
+        "name": None,
+        "company": None,
+        "blog": None,  # GitHub's "" for no website
+        "location": None,
+        "email": None,
+        "created_at": utc(2021, 1, 5, 12),
+        "updated_at": utc(2025, 12, 24, 18),
+    }
+    assert row(items, "repo_users", "tobiaslq")["company"] == "@lumen-db "  # as typed
+    raw = next(
+        i.raw for i in items if i.entity == "repo_users" and i.values["login"] == "mirakoval"
+    )
+    assert raw["twitter_username"] == "mirakoval"  # the whole record travels as raw
+    assert connector.new_state() == {
+        **FIRST_STATE,
+        "repo_users": {"fetched": dict.fromkeys(FIRST_RUN_PEOPLE, NOW_ISO)},
+    }
+
+
+def test_profiles_are_fetched_again_only_after_profile_refresh_days(
+    httpserver: HTTPServer,
+) -> None:
+    serve_first_run(httpserver)
+    serve_users(httpserver)
+    first = make(httpserver, profiles=True)
+    list(first.items())
+    fetched = first.new_state()["repo_users"]
+    httpserver.clear_log()
+
+    # The same rows again (no listing state): every profile is fresh, none is asked.
+    again = make(httpserver, state={"repo_users": fetched}, profiles=True)
+    assert [k for k in keys(list(again.items())) if k[0] == "repo_users"] == []
+    assert users_requested(httpserver) == []
+    assert again.new_state()["repo_users"] == fetched
+    httpserver.clear_log()
+
+    # profile_refresh_days=1: fetched two days ago is stale, twelve hours ago is not;
+    # someone not seen this run is not asked, however old the fetch.
+    old = {
+        **dict.fromkeys(FIRST_RUN_PEOPLE, "2026-09-19T14:13:20Z"),
+        "mirakoval": "2026-09-21T02:13:20Z",
+        "gone-quiet": "2025-01-01T00:00:00Z",
+    }
+    later = make(
+        httpserver,
+        state={"repo_users": {"fetched": old}},
+        profiles=True,
+        profile_refresh_days=1,
+    )
+    items = list(later.items())
+
+    stale = [login for login in FIRST_RUN_PEOPLE if login != "mirakoval"]
+    assert users_requested(httpserver) == stale
+    assert [k for k in keys(items) if k[0] == "repo_users"] == [("repo_users", s) for s in stale]
+    assert later.new_state()["repo_users"] == {"fetched": {**old, **dict.fromkeys(stale, NOW_ISO)}}
+
+
+def test_a_deleted_account_lands_no_row_warns_and_is_not_asked_again(
+    httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    serve_first_run(httpserver)
+    serve_users(httpserver, davidokafor=404)
+    connector = make(httpserver, profiles=True)
+
+    with caplog.at_level(logging.WARNING, logger="townsquare.connectors.github"):
+        items = list(connector.items())
+
+    assert [k[1] for k in keys(items) if k[0] == "repo_users"] == [
+        login for login in FIRST_RUN_PEOPLE if login != "davidokafor"
+    ]
+    assert not any(isinstance(i, Rejected) for i in items)
+    assert "profile of 'davidokafor' answered HTTP 404" in caplog.text
+    assert not connector.stopped
+    state = connector.new_state()["repo_users"]
+    assert state == {"fetched": dict.fromkeys(FIRST_RUN_PEOPLE, NOW_ISO)}  # asked: recorded
+
+    httpserver.clear_log()
+    again = make(httpserver, state={"repo_users": state}, profiles=True)
+    list(again.items())
+    assert users_requested(httpserver) == []
+
+
+def test_a_secondary_rate_limit_on_a_profile_waits_and_retries(httpserver: HTTPServer) -> None:
+    serve_first_run(httpserver)
+    serve(
+        httpserver,
+        "/users/mirakoval",
+        {"message": SECONDARY},
+        status=429,
+        headers={"Retry-After": "7"},
+        once=True,
+    )
+    serve_users(httpserver)
+    sleeps = Sleeps()
+    connector = make(httpserver, sleeps=sleeps, profiles=True)
+
+    items = list(connector.items())
+
+    assert sleeps == [7.0]
+    assert (
+        users_requested(httpserver)
+        == [
+            "omarwendt",
+            "mirakoval",  # 429
+            "mirakoval",
+            *FIRST_RUN_PEOPLE[2:],
+        ]
+    )
+    assert [k for k in keys(items) if k[0] == "repo_users"] == [
+        ("repo_users", login) for login in FIRST_RUN_PEOPLE
+    ]
+    assert not connector.stopped
+    assert connector.new_state()["repo_users"] == {
+        "fetched": dict.fromkeys(FIRST_RUN_PEOPLE, NOW_ISO)
+    }
+
+
+def test_a_stop_before_the_profiles_leaves_them_for_the_next_run(httpserver: HTTPServer) -> None:
+    """Stargazers page 2 hits the primary limit: the people of the rows landed so far wait
+    in ``pending`` (their rows will not come again), nothing is lost or fetched twice."""
+    serve_first_run(httpserver)
+    serve(
+        httpserver,
+        "/repositories/42/stargazers",
+        {"message": "API rate limit exceeded for user ID 5001."},
+        {**STARS_Q, "page": "2"},
+        status=403,
+        headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(NOW) + 3600)},
+        once=True,
+    )
+    serve_users(httpserver)
+    first = make(httpserver, profiles=True)
+
+    first_items = list(first.items())
+
+    assert first.stopped
+    assert users_requested(httpserver) == []
+    state = first.new_state()
+    assert state["repo_users"] == {"pending": FIRST_RUN_PEOPLE[:-1]}  # erinholt not read yet
+    assert state["repo_stars"]["logins"] == ["carolreyes", "davidokafor"]
+
+    httpserver.clear()
+    serve_nothing_new(httpserver)
+    serve_stars(httpserver)  # from the last page read: the first, then its next link
+    serve_users(httpserver)
+    second = make(httpserver, state=state, profiles=True)
+
+    second_items = list(second.items())
+
+    assert keys(second_items) == [
+        ("repo_stars", "erinholt"),
+        *(("repo_users", login) for login in FIRST_RUN_PEOPLE),  # the pending ones first
+    ]
+    assert second.new_state()["repo_users"] == {"fetched": dict.fromkeys(FIRST_RUN_PEOPLE, NOW_ISO)}
+    landed = keys(first_items + second_items)
+    assert len(landed) == len(set(landed))  # nothing twice
+    assert sorted(k[1] for k in landed if k[0] == "repo_users") == sorted(FIRST_RUN_PEOPLE)
+
+
+def test_a_stop_among_the_profiles_resumes_with_those_not_fetched(httpserver: HTTPServer) -> None:
+    serve_first_run(httpserver)
+    serve(
+        httpserver,
+        "/users/ines-duarte",
+        {"message": "API rate limit exceeded for user ID 5001."},
+        status=403,
+        headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(NOW) + 3600)},
+        once=True,
+    )
+    serve_users(httpserver)
+    first = make(httpserver, profiles=True)
+
+    first_items = list(first.items())
+
+    assert first.stopped
+    assert users_requested(httpserver) == ["omarwendt", "mirakoval", "ines-duarte"]
+    state = first.new_state()
+    assert (
+        state
+        == {
+            **FIRST_STATE,  # every listing was read to the end
+            "repo_users": {
+                "fetched": {"omarwendt": NOW_ISO, "mirakoval": NOW_ISO},
+                "pending": FIRST_RUN_PEOPLE[2:],
+            },
+        }
+    )
+
+    httpserver.clear()
+    serve_nothing_new(httpserver)
+    serve_users(httpserver)
+    second = make(httpserver, state=state, profiles=True)
+
+    second_items = list(second.items())
+
+    assert users_requested(httpserver) == FIRST_RUN_PEOPLE[2:]
+    assert keys(second_items) == [("repo_users", login) for login in FIRST_RUN_PEOPLE[2:]]
+    assert second.new_state()["repo_users"] == {"fetched": dict.fromkeys(FIRST_RUN_PEOPLE, NOW_ISO)}
+    profiles = [k[1] for k in keys(first_items + second_items) if k[0] == "repo_users"]
+    assert sorted(profiles) == sorted(FIRST_RUN_PEOPLE)  # each once
+
+
+@pytest.mark.parametrize("off", [False, "false"])
+def test_fetch_profiles_false_fetches_none(httpserver: HTTPServer, off: Any) -> None:
+    serve_first_run(httpserver)
+    serve_users(httpserver)
+    connector = make(httpserver, profiles=None, fetch_profiles=off)
+
+    assert keys(list(connector.items())) == FIRST_RUN_KEYS
+
+    assert users_requested(httpserver) == []
+    assert connector.new_state() == FIRST_STATE
 
 
 # -- the bundled sample --------------------------------------------------------------
@@ -959,9 +1271,12 @@ def test_recorded_sample_repository_lands_over_http(tmp_path: Path, raw_suites: 
             "repo_comments": {"rows": 152, "quarantined": 0},
             "repo_issues": {"rows": 70, "quarantined": 0},
             "repo_stars": {"rows": 80, "quarantined": 0},
+            "repo_users": {"rows": 80, "quarantined": 0},
         }
-        # single pages (no Link header): 4 listings + one reviews listing per PR
-        assert len(server.requests) == 4 + 30
+        # single pages (no Link header): 4 listings + one reviews listing per PR, then
+        # the profiles of everyone seen (all of them starred; not the bot)
+        assert len(server.requests) == 4 + 30 + 80
+        assert sum(r.startswith("/users/") for r in server.requests) == 80
         assert server.requests[0] == (
             f"{API}/issues?state=all&sort=updated&direction=asc&per_page=100"
         )
@@ -972,8 +1287,10 @@ def test_recorded_sample_repository_lands_over_http(tmp_path: Path, raw_suites: 
             "repo_comments": {"rows": 0, "quarantined": 0},
             "repo_issues": {"rows": 0, "quarantined": 0},
             "repo_stars": {"rows": 0, "quarantined": 0},
+            "repo_users": {"rows": 0, "quarantined": 0},
         }
-        assert len(server.requests) == 4  # since the watermarks; the last star page again
+        # since the watermarks; the last star page again; no new rows: no profiles
+        assert len(server.requests) == 4
 
     issues = lake_rows(lake, "repo_issues")
     prs = [r for r in issues if r["is_pull_request"]]
@@ -990,6 +1307,20 @@ def test_recorded_sample_repository_lands_over_http(tmp_path: Path, raw_suites: 
     )
     stars = lake_rows(lake, "repo_stars")
     assert len({r["login"] for r in stars}) == 80
+    users = {r["login"]: r for r in lake_rows(lake, "repo_users")}
+    assert set(users) == {r["login"] for r in stars}
+    assert "dependabot[bot]" not in users
+    assert sum(r["email"] is not None for r in users.values()) == 27  # 24 people + 3 staff
+    assert sum(r["company"] is not None for r in users.values()) == 30
+    assert sum(r["name"] is None for r in users.values()) == 2
+    staff = users["ines-duarte"]
+    assert (staff["user_id"], staff["name"], staff["company"], staff["email"]) == (
+        "4100",
+        "Ines Duarte",
+        "@lumen-db",
+        "ines@lumen.example.org",
+    )
+    assert staff["blog"] is None  # GitHub's "" for no website
 
 
 def test_a_stop_before_merged_at_is_known_leaves_that_pull_request_for_the_next_run(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -591,6 +592,17 @@ def test_bundled_lumen_dev_sample() -> None:
     assert {"Zoë Håkansson", "Łukasz Wróbel"} <= names
     blog_emails = {p.email for p in Generator().people}
     assert len({r["from_email"] for r in got} & blog_emails) >= 10
+    # identity variants (samples/forum/generate_mail.py): plus-tags, letter case, second
+    # addresses and a shared team mailbox, each landed as sent
+    senders = Counter((r["from_name"], r["from_email"]) for r in got)
+    assert senders[("Fatima Eklund", "fatima.eklund+lumen@gmail.com")] == 4
+    assert senders[("Amara Eklund", "amara_eklund+lumen-dev@gmail.com")] == 3
+    assert senders[("Dagny Yilmaz", "DagnyYilmaz@Gmail.com")] == 4
+    assert senders[("Omar Wendt", "owendt@proton.me")] == 1
+    assert senders[("Omar Wendt", "omar@wendt.example.net")] == 3
+    assert senders[("Søren Ørsted", "team@tessera-labs.example.net")] == 2
+    assert senders[("Søren Ørsted", "soren.orsted@tessera-labs.example.net")] == 2
+    assert "dagnyyilmaz@gmail.com" not in {r["from_email"] for r in got}
     quoted = [r for r in got if r["body_text"] and "\nFrom what I can tell" in r["body_text"]]
     assert quoted  # mboxrd-quoted body lines come back unquoted
 

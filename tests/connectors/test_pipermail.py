@@ -440,6 +440,12 @@ def test_bundled_lumen_users_archive(httpserver: HTTPServer) -> None:
     assert any(not r["from_name"].isascii() for r in got)  # RFC 2047 names decoded
     assert len(connector.new_state()["mail_messages"]["archives"]) == 14
     assert sum(1 for r in got if r["in_reply_to"] is None) == 20
+    # identity variants (samples/forum/generate_mail.py), de-obfuscated as sent
+    senders = {(r["from_name"], r["from_email"]) for r in got}
+    assert ("Teodor Wendt", "teodor_wendt+lists@gmail.com") in senders
+    assert ("Mei Dahl", "Mei.Dahl@Northwind-Robotics.example.com") in senders
+    assert ("Søren Ørsted", "team@tessera-labs.example.net") in senders
+    assert ("Callum Sandoval", "callum@sandoval.example.net") in senders
 
 
 # --------------------------------------------------------------------------- review regressions

@@ -31,6 +31,13 @@ MARTS = (
     "fct_inbound_reach_by_site",
     "fct_forum_threads",
     "fct_repo_activity_monthly",
+    "dim_contributors",
+    "fct_activities",
+    "fct_community_funnel_monthly",
+    "fct_cohort_retention",
+    "fct_community_health_monthly",
+    "fct_response_times_monthly",
+    "fct_conversation_focus_monthly",
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("dbt")]
@@ -705,6 +712,19 @@ def land_repo(lake: Path) -> None:
     )
     land(
         lake,
+        "repo_users",
+        "app-gh",
+        "h1",
+        RECENT,
+        [
+            # public profile emails tie the GitHub accounts to the commit addresses
+            {"login": "ann", "user_id": "1", "name": "Ann A.", "email": "Ann@X.example"},
+            {"login": "Bob", "user_id": "2", "name": "Bob B.", "email": "bob@x.example"},
+            {"login": "cy", "user_id": "3", "name": "Cy C.", "company": "@x", "email": None},
+        ],
+    )
+    land(
+        lake,
         "repo_events",
         "gha",
         "a1",
@@ -1067,6 +1087,74 @@ def test_repo_activity_by_month(warehouse: Warehouse) -> None:
     ]
 
 
+def test_people_resolve_across_git_and_github(warehouse: Warehouse) -> None:
+    persons = dict(
+        query(
+            warehouse.path,
+            "select identity_ref, person_anchor_ref from intermediate.int_identities "
+            "where identity_ref similar to '(git|github):.*'",
+        )
+    )
+    # Ann and Bob: their GitHub profiles show their commit addresses (Bob's co-author
+    # trailer wrote it Bob@X.example); Cy's profile has no email: two persons
+    assert persons["github:ann"] == persons["git:ann@x.example"] == "git:ann@x.example"
+    assert persons["github:bob"] == persons["git:bob@x.example"] == "git:bob@x.example"
+    assert persons["github:cy"] == "github:cy"
+    assert persons["git:cy@x.example"] == "git:cy@x.example"
+    # Dee's only commit is a merge (not an activity); dependabot is its own (bot) person
+    assert "git:77+dee@users.noreply.github.com" not in persons
+    assert query(
+        warehouse.path,
+        "select rule, evidence_key from intermediate.int_identity_edges "
+        "where identity_b in ('github:ann', 'github:bob') order by identity_b",
+    ) == [("same_email", "email:ann@x.example"), ("same_email", "email:bob@x.example")]
+    ann = query(
+        warehouse.path,
+        """
+        select
+            dim.display_name, dim.organization, dim.identities, dim.activities,
+            dim.repository_activities, dim.weighted_activity, dim.acquisition_channel,
+            dim.acquisition_activity_type, dim.first_seen_at, dim.first_contribution_at,
+            dim.is_bot
+        from marts.dim_contributors as dim
+        inner join intermediate.int_identities as ids on dim.person_id = ids.person_id
+        where ids.identity_ref = 'github:ann'
+        """,
+    )
+    # issue 1 opened (4) on Jan 5 10:00, her own comment on it (2), commit c1 (5) on Jan 10;
+    # the organization is her address's domain; the name is her GitHub profile's
+    assert ann == [
+        (
+            "Ann A.",
+            "x.example",
+            2,
+            3,
+            3,
+            11.0,
+            "repository",
+            "issue_opened",
+            datetime(2024, 1, 5, 10),
+            datetime(2024, 1, 10),
+            False,
+        )
+    ]
+    # Cy's GitHub company "@x" matches the known domain x.example (from the commit addresses)
+    assert query(
+        warehouse.path,
+        """
+        select orgs.organization, orgs.evidence
+        from intermediate.int_person_organizations as orgs
+        inner join intermediate.int_identities as ids on orgs.person_id = ids.person_id
+        where ids.identity_ref = 'github:cy'
+        """,
+    ) == [("x.example", "github_company")]
+    assert query(
+        warehouse.path,
+        "select bool_or(is_bot) from intermediate.int_identities "
+        "where identity_ref like '%dependabot%'",
+    ) == [(True,)]
+
+
 def test_marts_hold_no_email_addresses(warehouse: Warehouse) -> None:
     # The emails did reach staging, so the check below is not vacuous.
     assert query(
@@ -1085,6 +1173,27 @@ def test_marts_hold_no_email_addresses(warehouse: Warehouse) -> None:
         assert found == [(0,)], f"marts.{table}.{column} holds an '@'"
 
 
+def test_docs_generate_documents_every_mart_column(warehouse: Warehouse) -> None:
+    result = run_dbt(warehouse.root, "docs", "generate")
+    assert result.success, result.exception
+    target = warehouse.root / "target"
+    catalog = json.loads((target / "catalog.json").read_text())
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert (target / "index.html").stat().st_size > 10_000
+    for name in MARTS:
+        node_id = f"model.townsquare.{name}"
+        # the catalog read the built table; the manifest carries rendered descriptions
+        assert set(catalog["nodes"][node_id]["columns"]) == set(
+            manifest["nodes"][node_id]["columns"]
+        )
+        assert manifest["nodes"][node_id]["description"], name
+        for column, doc in manifest["nodes"][node_id]["columns"].items():
+            assert doc["description"].strip(), f"{name}.{column} has no description"
+    # docs blocks render into the descriptions
+    funnel = manifest["nodes"]["model.townsquare.fct_community_funnel_monthly"]["description"]
+    assert "Stages are nested" in funnel and "{{" not in funnel
+
+
 def test_source_freshness_reports_stale_and_missing_sources(warehouse: Warehouse) -> None:
     assert warehouse.freshness is not None
     results = {r.node.unique_id: r for r in warehouse.freshness.result.results}
@@ -1100,6 +1209,7 @@ def test_source_freshness_reports_stale_and_missing_sources(warehouse: Warehouse
         "source.townsquare.github.repo_issues": "pass",
         "source.townsquare.github.repo_comments": "pass",
         "source.townsquare.github.repo_stars": "pass",
+        "source.townsquare.github.repo_users": "pass",
         "source.townsquare.gharchive.repo_events": "pass",
     }
     assert results["source.townsquare.trackback.trackbacks"].max_loaded_at == RECENT
@@ -1167,6 +1277,7 @@ ARROW_TO_DUCKDB = {
         ("staging/github/_github__sources.yml", "repo_issues"),
         ("staging/github/_github__sources.yml", "repo_comments"),
         ("staging/github/_github__sources.yml", "repo_stars"),
+        ("staging/github/_github__sources.yml", "repo_users"),
         ("staging/gharchive/_gharchive__sources.yml", "repo_events"),
     ],
 )

@@ -1,6 +1,8 @@
 {#-
     Privacy guard for marts: fails for every row where any text column holds something shaped
-    like an email address. Columns are read from the built relation, so new columns are covered.
+    like an email address or an IP address (IPv4 dotted quad; IPv6 with `::` or a hex letter,
+    so clock times such as 10:30:00 do not count). Columns are read from the built relation,
+    so new columns are covered.
 -#}
 {% test no_email_addresses(model) %}
     {%- set text_columns = [] -%}
@@ -17,5 +19,17 @@
         false
         {%- for column in text_columns %}
             or regexp_matches({{ column }}, '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}')
+            or {{ has_ip_address(column) }}
         {%- endfor %}
 {% endtest %}
+
+
+{% macro has_ip_address(column) -%}
+    (
+        regexp_matches({{ column }}, '(^|[^0-9.])((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])($|[^0-9.])')
+        or (
+            regexp_matches({{ column }}, '(?i)(^|[^0-9a-f:])[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,7}($|[^0-9a-f:])')
+            and regexp_matches({{ column }}, '(?i)::|[a-f][0-9a-f]*:|:[0-9a-f]*[a-f]')
+        )
+    )
+{%- endmacro %}

@@ -1,4 +1,5 @@
-"""GitHub REST connector: issues and pull requests, comments and reviews, stargazers.
+"""GitHub REST connector: issues and pull requests, comments and reviews, stargazers,
+and the profiles of the people seen in them.
 
 ``ctx.location`` is ``OWNER/REPO`` (``lumen-db/lumen``). The API is
 ``https://api.github.com`` unless the ``api_url`` option names another one (GitHub
@@ -28,16 +29,24 @@ Rows
     ``/pulls/{n}/reviews`` for every pull request landed this run (``created_at`` is
     ``submitted_at``, ``updated_at`` null: reviews have none; ``review_state``).
     ``repo_stars`` from ``/stargazers`` with ``Accept: application/vnd.github.star+json``
-    (``starred_at`` + ``user``). Records that are not objects, have no number or id,
-    no ``created_at`` (``submitted_at``, ``starred_at``) or an unparseable date
-    become ``Rejected`` rows with the reason.
+    (``starred_at`` + ``user``). ``repo_users`` from ``/users/{login}`` once the
+    listings are read, for every distinct login of this run's rows (issue, comment and
+    review authors, stargazers) with no stored profile fetch or one older than
+    ``profile_refresh_days``; bots (user type ``Bot`` or a login ending in ``[bot]``)
+    are skipped. ``user_id`` is the ``id`` as text, ``user_type`` the ``type``,
+    ``name``, ``company``, ``blog``, ``location`` and ``email`` as typed on the profile
+    (``""``, GitHub's "not set", is null). A 404 (a deleted account) lands no row, logs
+    a warning and counts as fetched, so it is not asked again every run. Records that
+    are not objects, have no number or id, no ``created_at`` (``submitted_at``,
+    ``starred_at``) or an unparseable date become ``Rejected`` rows with the reason.
 
 Incremental loads and state
     ``repo_issues: {"since": T, "seen": ["41"], "etag": E, "etag_for": Q}``;
     ``repo_comments: {"issue_comment": {"since", "seen", "etag", "etag_for"},
     "review_comment": {...}, "review": {"pending": [12]}}``;
     ``repo_stars: {"page": "/repositories/1/stargazers?per_page=100&page=3",
-    "logins": [...], "etag": E}``.
+    "logins": [...], "etag": E}``;
+    ``repo_users: {"fetched": {"omar-wendt": "2026-10-01T08:00:00Z"}, "pending": [...]}``.
     ``since`` is the newest ``updated_at`` landed (never past the run's start) and
     ``seen`` the keys landed with exactly that ``updated_at``: GitHub's ``since`` is
     inclusive, so the next run reads those again and skips the unchanged ones, and
@@ -58,10 +67,14 @@ Incremental loads and state
     the next run starts from that page (a ``304`` there means no new star), skips
     those logins and follows ``next`` links. When that page no longer holds all its
     logins (stars were removed before it, so new stars may sit on earlier pages) the
-    stargazers are read again from the first page. ``ctx.since`` (``--since``) wins over the stored state: records updated
-    (stars starred) at or after it are read. State advances only through
-    ``new_state()`` after ``items()`` ran (the runner commits it after the data) and
-    a watermark never moves back.
+    stargazers are read again from the first page. ``fetched`` holds when each
+    profile was last fetched (or found deleted); ``pending`` the logins seen by a run
+    that stopped before their profiles were fetched (their rows landed, so the next
+    run would not see them again): the next run fetches those first. Only profiles
+    actually fetched are recorded. ``ctx.since`` (``--since``) wins over the stored
+    state: records updated (stars starred) at or after it are read. State advances
+    only through ``new_state()`` after ``items()`` ran (the runner commits it after
+    the data) and a watermark never moves back.
 
 Rate limits
     Primary: a ``403``/``429`` with ``X-RateLimit-Remaining: 0``, or a success with
@@ -69,18 +82,19 @@ Rate limits
     ``max_rate_limit_wait`` seconds the connector sleeps until then and goes on;
     otherwise it STOPS CLEANLY: ``items()`` ends early with what was read (whole
     pages), ``new_state()`` records how far each listing got (as above: the watermark
-    of the last page read, pending reviews, the last stargazers page; listings not
-    started keep their state) and a warning says when the limit resets. The next
-    run resumes with nothing lost and nothing landed twice. Secondary: a ``403`` or
-    ``429`` with ``Retry-After`` (or a "secondary rate limit" message: one minute)
-    waits and retries, at most ``max_retries`` times and never longer than
-    ``max_rate_limit_wait`` at once; past either bound the run stops cleanly too.
+    of the last page read, pending reviews, the last stargazers page, the profiles
+    fetched and those still pending; listings not started keep their state) and a
+    warning says when the limit resets. The next run resumes with nothing lost and
+    nothing landed twice. Secondary: a ``403`` or ``429`` with ``Retry-After`` (or a
+    "secondary rate limit" message: one minute) waits and retries, at most
+    ``max_retries`` times and never longer than ``max_rate_limit_wait`` at once; past
+    either bound the run stops cleanly too.
 
 Errors
     A 401 (bad, expired or revoked token) and a 404 (no such repository, or no
     access: GitHub answers 404 for private repositories) name the repository and
     what to check. A pull request whose reviews (or ``/pulls/{n}``) answer 404/410
-    is skipped with a warning.
+    is skipped with a warning; so is a profile that answers 404/410.
 
 Credentials (optional)
     ``token`` (an Airflow connection's extra ``token`` or its password, or an
@@ -90,14 +104,18 @@ Credentials (optional)
 
 Options (``ctx.options``): ``api_url`` (default ``https://api.github.com``),
 ``max_rate_limit_wait`` (seconds, default 300), ``per_page`` (1-100, default 100),
-``reviews`` (default true: one request per pull request landed), ``timeout`` and
-``max_retries`` (HTTP client; also bounds secondary rate-limit retries).
+``reviews`` (default true: one request per pull request landed), ``fetch_profiles``
+(default true: one request per new or stale profile), ``profile_refresh_days`` (default
+30: a profile fetched longer ago is fetched again when its login shows up in a run),
+``timeout`` and ``max_retries`` (HTTP client; also bounds secondary rate-limit retries).
 
 Limits
     Reviews are found through their pull request's ``updated_at`` (a review updates
     it); a review edited later without touching its pull request is not re-read.
     Deleted issues and comments stay in the lake (GitHub lists no deletions).
-    Stargazers lists stop at 400 pages (40,000 stars) on GitHub.com.
+    Stargazers lists stop at 400 pages (40,000 stars) on GitHub.com. A profile is
+    refreshed only when its login shows up in a run again (dormant people keep the
+    profile fetched last).
 """
 
 from __future__ import annotations
@@ -106,11 +124,11 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, NamedTuple
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
@@ -138,10 +156,17 @@ DEFAULT_MAX_WAIT = 300.0
 SECONDARY_WAIT = 60.0  # GitHub: without Retry-After, wait at least a minute
 RESET_MARGIN = 1.0  # X-RateLimit-Reset is whole seconds: wait one more
 PER_PR_LOOKUPS = 3
+DEFAULT_PROFILE_REFRESH_DAYS = 30
 _GONE = (404, 410)
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _NUMBER_IN_URL = re.compile(r"/(?:issues|pulls)/(\d+)/?$")
 _LISTINGS = ("issue_comment", "review_comment")
+# The login and user type of the person behind a row, per entity: whose profile to fetch.
+_PEOPLE = {
+    "repo_issues": ("author_login", "author_type"),
+    "repo_comments": ("author_login", "author_type"),
+    "repo_stars": ("login", "user_type"),
+}
 
 
 class _RateLimited(Exception):
@@ -180,10 +205,16 @@ class _Listing:
 
 
 class GitHubConnector(Connector):
-    """Issues, pull requests, comments, reviews and stargazers of one GitHub repository."""
+    """Issues, pull requests, comments, reviews and stargazers of one GitHub repository,
+    and the profiles of the people behind them."""
 
     type: ClassVar[str] = "github"
-    entities: ClassVar[tuple[str, ...]] = ("repo_issues", "repo_comments", "repo_stars")
+    entities: ClassVar[tuple[str, ...]] = (
+        "repo_issues",
+        "repo_comments",
+        "repo_stars",
+        "repo_users",
+    )
 
     def __init__(
         self,
@@ -222,6 +253,10 @@ class GitHubConnector(Connector):
                 f"got {opts.get('max_rate_limit_wait')!r}"
             )
         self.fetch_reviews = bool(opts.get("reviews", True))
+        self.fetch_profiles = _option_bool(opts, "fetch_profiles", True)
+        self.profile_refresh_days = _option_int(
+            opts, "profile_refresh_days", DEFAULT_PROFILE_REFRESH_DAYS, 0, 36500
+        )
         client_kwargs: dict[str, Any] = {
             k: opts[k] for k in ("timeout", "max_retries") if opts.get(k) is not None
         }
@@ -247,6 +282,7 @@ class GitHubConnector(Connector):
         self._reset: int | None = None
         self._stopped: str | None = None
         self._updates: dict[str, dict[str, Any]] = {}
+        self._people: dict[str, None] = {}  # logins seen this run, in order (an ordered set)
         self._complete = False
 
     # -- the connector contract -------------------------------------------------
@@ -259,15 +295,17 @@ class GitHubConnector(Connector):
         self._complete = False
         self._stopped = None
         self._updates = {}
+        self._people = {}
         started = utcnow()  # a watermark never passes the time this run started
         pulls: list[int] = []
-        yield from self._issues(started, pulls)
+        yield from self._noting_people(self._issues(started, pulls))
         comments = Spool("repo_comments")
         for kind in _LISTINGS:
             self._comments(kind, started, comments)
         self._reviews(pulls, comments)
-        yield from comments.drain()
-        yield from self._stars()
+        yield from self._noting_people(comments.drain())
+        yield from self._noting_people(self._stars())
+        yield from self._profiles()
         if self._stopped is not None:
             log.warning(
                 "github source %r (%s): stopped early: %s; what was read lands and the "
@@ -673,6 +711,99 @@ class GitHubConnector(Connector):
         }
         return Row("repo_stars", values, rec), login, starred
 
+    # -- user profiles ----------------------------------------------------------------
+
+    def _noting_people(self, items: Iterable[Item]) -> Iterator[Item]:
+        """``items``, noting the login behind each row (bots left out)."""
+        for item in items:
+            if isinstance(item, Row) and item.entity in _PEOPLE:
+                login_field, type_field = _PEOPLE[item.entity]
+                login = item.values.get(login_field)
+                if login and not _is_bot(login, item.values.get(type_field)):
+                    self._people[login] = None
+            yield item
+
+    def _profiles(self) -> Iterator[Item]:
+        """``/users/{login}`` for the logins of this run (and those left pending) whose
+        profile was never fetched or is older than ``profile_refresh_days``."""
+        if not self.fetch_profiles:
+            return
+        stored = self._state.get("repo_users")
+        stored = stored if isinstance(stored, dict) else {}
+        known = stored.get("fetched") if isinstance(stored.get("fetched"), dict) else {}
+        pending = [
+            login
+            for login in stored.get("pending") or []
+            if isinstance(login, str) and login and not _is_bot(login, None)
+        ]
+        horizon = self._clock() - self.profile_refresh_days * 86400.0
+        todo = [
+            login
+            for login in dict.fromkeys([*pending, *self._people])
+            if not _fetched_since(known.get(login), horizon)
+        ]
+        self._people = {}
+        fetched: dict[str, str] = {}
+        left: list[str] = []
+        for login in todo:
+            if self._stopped is not None:
+                left.append(login)
+                continue
+            try:
+                response = self._get(f"/users/{quote(login, safe='')}")
+            except HttpError as exc:
+                if exc.status not in _GONE:
+                    raise
+                log.warning(
+                    "github source %r: profile of %r answered HTTP %s (a deleted account?); "
+                    "no row, not asked again for %d days",
+                    self.ctx.name,
+                    login,
+                    exc.status,
+                    self.profile_refresh_days,
+                )
+                fetched[login] = _iso(self._clock())
+                continue
+            if response is None:  # stopped: fetched next run
+                left.append(login)
+                continue
+            fetched[login] = _iso(self._clock())
+            yield self._user_item(login, _json(response))
+        if fetched:
+            log.info("github source %r: %d profile(s) fetched", self.ctx.name, len(fetched))
+        if fetched or left or pending:
+            self._updates["repo_users"] = {"fetched": fetched, "pending": left or None}
+
+    def _user_item(self, asked: str, rec: Any) -> Item:
+        if not isinstance(rec, dict):
+            return Rejected(
+                "repo_users",
+                f"profile of {asked}: expected a JSON object, got {rec!r:.80}",
+                rec,
+                asked,
+            )
+        login = text_or_none(rec.get("login")) or asked
+        try:
+            created = parse_gmt(rec.get("created_at"))
+            updated = parse_gmt(rec.get("updated_at"))
+        except ValueError as exc:
+            return Rejected(
+                "repo_users", f"profile of {login}: unparseable date ({exc})", rec, login
+            )
+        values = {
+            "login": login,
+            "user_id": text_or_none(rec.get("id")),
+            "user_type": text_or_none(rec.get("type")),
+            "name": text_or_none(rec.get("name")),
+            "company": text_or_none(rec.get("company")),
+            "blog": text_or_none(rec.get("blog")),
+            "location": text_or_none(rec.get("location")),
+            "email": text_or_none(rec.get("email")),
+            "created_at": created,
+            "updated_at": updated,
+        }
+        return Row("repo_users", values, rec)
+
     # -- requests -------------------------------------------------------------------
 
     def _paged(
@@ -968,6 +1099,30 @@ def _option_int(opts: dict[str, Any], name: str, default: int, low: int, high: i
     if not low <= value <= high:
         raise ValueError(f"github option {name} must be {low}-{high}, got {opts.get(name)!r}")
     return value
+
+
+def _option_bool(opts: dict[str, Any], name: str, default: bool) -> bool:
+    value = opts.get(name, default)
+    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "on", "1"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("false", "no", "off", "0"):
+        return False
+    if value is None or isinstance(value, bool) or value in (0, 1):
+        return default if value is None else bool(value)
+    raise ValueError(f"github option {name} must be true or false, got {value!r}")
+
+
+def _is_bot(login: str, user_type: Any) -> bool:
+    return user_type == "Bot" or login.endswith("[bot]")
+
+
+def _fetched_since(stored: Any, horizon: float) -> bool:
+    """True when a stored fetch time is at or after ``horizon`` (epoch seconds)."""
+    try:
+        when = parse_since(stored) if isinstance(stored, str) else None
+    except ValueError:
+        when = None  # unreadable: fetch it again
+    return when is not None and when.timestamp() >= horizon
 
 
 def _reject(

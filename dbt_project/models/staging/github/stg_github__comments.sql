@@ -22,6 +22,7 @@ renamed as (
         {{ to_utc('created_at') }} as created_at,
         {{ to_utc('updated_at') }} as updated_at,
         url,
+        body_text,
         {{ to_utc('ingested_at') }} as ingested_at,
         run_id,
         repo || ':' || kind || ':' || comment_id as comment_key,

@@ -29,6 +29,7 @@ renamed as (
         coalesce(is_draft, false) as is_draft,
         comments,
         url,
+        body_text,
         {{ to_utc('ingested_at') }} as ingested_at,
         run_id,
         repo || '#' || number as item_key,

@@ -4,9 +4,20 @@ The story: *Lumen*, the fictional embedded time-series database of the blog samp
 (``samples/blog/generate.py``), runs a Discourse forum. Its users are the Lumen
 staff (``STAFF`` there: admins/moderators who answer questions) and community
 members: the first ``N_BLOG_PEOPLE`` blog commenters of ``Generator().people`` (same
-display names; usernames derived from the names, ``Omar Wendt`` → ``omar_wendt``)
-plus a few people who only use the forum. Dates fall between the blog's ``START``
-and ``END``.
+display names) plus a few people who only use the forum. Dates fall between the
+blog's ``START`` and ``END``.
+
+Usernames: half of the blog people on the forum (``GITHUB_SIGN_IN``) signed in with
+GitHub, so their username is exactly their GitHub login in the GitHub sample
+(``generate_github.login``: ``Omar Wendt`` → ``omar-wendt``, hyphenated); the others
+and the forum-only members picked a username from their name (``Felix Marchetti`` →
+``felix_marchetti``, underscores). One forum-only member, ``COLLIDING_USER`` (Kes
+Trelawney, username ``kestrel-dev``), has the same username as an unrelated GitHub
+account: the stargazer ``kestrel-dev`` of the GitHub sample (``EXTRA_STARGAZERS``
+there, no profile name). A rule that treats forum usernames as GitHub logins merges
+the two wrongly: a name-collision trap. Kes writes ``COLLIDING_POSTS`` replies,
+taken over from other members' posts with a random stream of their own, so every
+other post, date and count stays as it was.
 
 The output is a recorded site: one JSON file per URL the Discourse connector asks
 for, named as ``recorded_server.recorded_name`` says (see ``discourse/README.md``),
@@ -22,8 +33,9 @@ Facts the tests check (they follow from the constants):
   Show & Tell 5); 2 pinned (the welcome topic, pinned globally, and
   the "how to ask" topic), both created first and never bumped, so they sit on top
   of ``/latest.json`` out of date order.
-- 150 posts: 30 first posts, 119 replies and 1 small action (topic closed), by 26
-  users (3 staff with 43 posts; 18 of the others also comment on the blog); 6 topics
+- 150 posts: 30 first posts, 119 replies and 1 small action (topic closed), by 27
+  users (3 staff with 43 posts; 18 of the others also comment on the blog, 10 of them
+  with their GitHub login as username; ``kestrel-dev`` with 3 replies); 6 topics
   have no reply (the 2 pinned ones and 4 unanswered questions); the roadmap topic
   has 27 posts, so its detail inlines 20 and 7 come through ``post_ids[]``.
 - ``/latest.json`` has 20 topics (with ``more_topics_url``), ``?page=1`` the other 10.
@@ -40,6 +52,7 @@ from typing import Any
 
 from townsquare.samples.blog.generate import END, STAFF, START, Generator
 from townsquare.samples.forum.recorded_server import recorded_name, write_recording
+from townsquare.samples.repo.generate_github import login as github_login
 
 SEED = 20261102
 HERE = Path(__file__).resolve().parent
@@ -61,6 +74,21 @@ FORUM_ONLY = (
     "Pablo Ibarra",
     "Freya Lund",
 )
+GITHUB_SIGN_IN = (  # blog people who signed in with GitHub: username = their GitHub login
+    "Omar Wendt",
+    "Fatima Eklund",
+    "Cyrus Petrakis",
+    "Vera Okonkwo",
+    "Ingrid Quist",
+    "Hana Fairweather",
+    "Bastian Berglund",
+    "Niko Coelho",
+    "Emeka Dervish",
+    "Leandro Fairweather",
+)
+COLLIDING_USER = ("Kes Trelawney", "kestrel-dev")  # forum-only; a GitHub login of someone else
+COLLIDING_POSTS = 3
+COLLISION_SEED = f"{SEED}:collision"
 
 # id, name, slug, colour
 CATEGORIES = (
@@ -314,15 +342,43 @@ class Forum:
             User(i, login, name, 4, staff=True, admin=i == 1, moderator=True)
             for i, (login, name, _email) in enumerate(STAFF, 1)
         ]
-        people = [p.name for p in Generator().people[:N_BLOG_PEOPLE]] + list(FORUM_ONLY)
+        blog = [p.name for p in Generator().people[:N_BLOG_PEOPLE]]
+        assert set(GITHUB_SIGN_IN) <= set(blog)
         levels = (0, 1, 1, 1, 2, 2, 3)
         self.community = [
-            User(len(self.staff) + 1 + i, username(name), name, self.rng.choice(levels))
-            for i, name in enumerate(people)
+            User(
+                len(self.staff) + 1 + i,
+                github_login(name) if name in GITHUB_SIGN_IN else username(name),
+                name,
+                self.rng.choice(levels),
+            )
+            for i, name in enumerate(blog + list(FORUM_ONLY))
         ]
         self.users = {u.id: u for u in self.staff + self.community}
         self.topics = self._topics()
+        self._plant_collision()
         self._number()
+
+    def _plant_collision(self) -> None:
+        """``COLLIDING_USER`` takes over a few replies in Development and Show & Tell."""
+        name, handle = COLLIDING_USER
+        user = User(len(self.users) + 1, handle, name, 1)
+        self.users[user.id] = user
+        counts: dict[int, int] = {}
+        for topic in self.topics:
+            for post in topic.posts:
+                counts[post.user.id] = counts.get(post.user.id, 0) + 1
+        candidates = [
+            post
+            for topic in self.topics
+            if topic.category in (CAT["Development"], CAT["Show & Tell"])
+            for post in topic.posts
+            if post.number >= 3 and post.post_type == 1 and not post.user.staff
+            if counts[post.user.id] >= 4
+        ]
+        for post in random.Random(COLLISION_SEED).sample(candidates, COLLIDING_POSTS):
+            counts[post.user.id] -= 1
+            post.user = user
 
     def _pick_member(self) -> User:
         # a few very active members, a long tail

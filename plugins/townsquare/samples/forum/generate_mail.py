@@ -15,6 +15,23 @@ emails, from ``Generator().people``: the identity graph can join them) and a few
 list-only members, some with non-ASCII names. Dates fall between the blog's
 ``START`` and ``END``; every Date header has a UTC offset.
 
+Not everyone posts from the address they comment on the blog with (identity
+resolution has to work for it; the addresses are chosen after the messages, with
+a random stream of their own, so threads and dates do not depend on them):
+
+- ``ADDRESS_VARIANTS``: every message of these people comes from a variant of their
+  blog address: a plus-tag on a provider that ignores it (4 gmail people, e.g.
+  ``fatima.eklund+lumen@gmail.com``) or the same address in other letter case (2,
+  ``DagnyYilmaz@Gmail.com``). Normalising the address merges them.
+- ``SECOND_ADDRESSES``: some messages (about half) of 3 people come from a second,
+  unrelated address (``owendt@proton.me`` for Omar Wendt): only a manual override can
+  merge those.
+- ``SHARED_ADDRESS``: the list-only member Søren Ørsted
+  (``soren.orsted@tessera-labs.example.net``) sends 3 messages from his team's shared
+  mailbox ``team@tessera-labs.example.net``, the address another Tessera Labs person
+  (Jonas Achterberg) commits with in the git sample (``samples/repo/generate_git.py``):
+  a wrong-merge trap for matching on the address alone.
+
 Run ``python -m townsquare.samples.forum.generate_mail`` to rewrite the files.
 Output depends only on the constants below and ``SEED``.
 
@@ -64,6 +81,21 @@ LIST_ONLY = (
     ("Chen Wei", "chen.wei@uni-nord.example"),
 )
 OFFSETS = (0, 60, 120, -300, -420, 330, 540, 60, 120, 0)
+ADDRESS_SEED = f"{SEED}:addresses"
+ADDRESS_VARIANTS = {  # blog name → the address all their list messages come from
+    "Fatima Eklund": "fatima.eklund+lumen@gmail.com",
+    "Teodor Wendt": "teodor_wendt+lists@gmail.com",
+    "Linnea Petrakis": "linnea.petrakis28+lumen@gmail.com",
+    "Amara Eklund": "amara_eklund+lumen-dev@gmail.com",
+    "Dagny Yilmaz": "DagnyYilmaz@Gmail.com",
+    "Mei Dahl": "Mei.Dahl@Northwind-Robotics.example.com",
+}
+SECOND_ADDRESSES = {  # blog name → a second, unrelated address some messages come from
+    "Omar Wendt": "owendt@proton.me",
+    "Callum Sandoval": "callum@sandoval.example.net",
+    "Aiko Wendt": "aiko.w@outlook.com",
+}
+SHARED_ADDRESS = ("Søren Ørsted", "team@tessera-labs.example.net", 3)  # name, address, messages
 
 DEV_TOPICS = (
     "WAL segment size defaults",
@@ -159,6 +191,11 @@ class Mail:
     parent: Mail | None = None
     references: list[str] = field(default_factory=list)
     threading: str = "full"  # full, references, subject
+    address: str = ""  # the From address when it is not the member's own
+
+    @property
+    def sender(self) -> str:
+        return self.address or self.author.email
 
 
 def members(rng: random.Random) -> tuple[list[Member], list[Member]]:
@@ -242,6 +279,26 @@ def mark_threading(rng: random.Random, mails: list[Mail]) -> None:
         m.references = []
 
 
+def plant_addresses(mails: list[Mail]) -> None:
+    """Send some messages from other addresses (see the module docstring)."""
+    rng = random.Random(ADDRESS_SEED)
+    by_name: dict[str, list[Mail]] = {}
+    for m in mails:
+        by_name.setdefault(m.author.name, []).append(m)
+    for name, address in ADDRESS_VARIANTS.items():
+        local, domain = address.lower().split("@")  # a variant: the same address, normalised
+        assert f"{local.split('+')[0]}@{domain}" == by_name[name][0].author.email, address
+        for m in by_name[name]:
+            m.address = address
+    for name, address in SECOND_ADDRESSES.items():
+        own = by_name[name]
+        for m in rng.sample(own, max(1, len(own) // 2)):
+            m.address = address
+    name, address, n = SHARED_ADDRESS
+    for m in rng.sample(by_name[name], n):
+        m.address = address
+
+
 def _local(m: Mail) -> datetime:
     return m.sent.astimezone(timezone(timedelta(minutes=m.offset_minutes)))
 
@@ -265,8 +322,8 @@ def dev_mbox(mails: list[Mail]) -> bytes:
     out: list[str] = []
     for m in sorted(mails, key=lambda m: m.sent):
         lines = [
-            f"From {m.author.email} {_envelope_date(m.sent)}",
-            f"From: {_encoded_name(m.author.name)} <{m.author.email}>",
+            f"From {m.sender} {_envelope_date(m.sent)}",
+            f"From: {_encoded_name(m.author.name)} <{m.sender}>",
             f"To: {DEV_LIST}@{LIST_HOST}",
             f"Subject: {m.subject}",
             f"Date: {format_datetime(_local(m))}",
@@ -298,8 +355,8 @@ def pipermail_month(mails: list[Mail]) -> bytes:
     out: list[str] = []
     for m in mails:
         lines = [
-            f"From {_obfuscate(m.author.email)}  {_envelope_date(m.sent)}",
-            f"From: {_obfuscate(m.author.email)} ({_encoded_name(m.author.name)})",
+            f"From {_obfuscate(m.sender)}  {_envelope_date(m.sent)}",
+            f"From: {_obfuscate(m.sender)} ({_encoded_name(m.author.name)})",
             f"Date: {format_datetime(_local(m))}",
             f"Subject: [{USERS_LIST}] {m.subject}",
         ]
@@ -378,6 +435,7 @@ def generate(out: Path = HERE) -> dict[str, int]:
     users = threads(
         rng, USERS_LIST, USERS_TOPICS, USERS_MESSAGES, USERS_UNANSWERED, staff, community
     )
+    plant_addresses(dev + users)
     (out / "mail").mkdir(parents=True, exist_ok=True)
     (out / "mail" / f"{DEV_LIST}.mbox").write_bytes(dev_mbox(dev))
     folder = out / "pipermail" / USERS_LIST

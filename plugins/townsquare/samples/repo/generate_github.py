@@ -27,8 +27,18 @@ Facts the tests check (they follow from the constants):
   comments and 36 reviews (18 APPROVED, one per merged pull request; 18 COMMENTED
   or CHANGES_REQUESTED, which the review comments belong to).
 - 80 stargazers (60 blog commenters, the 3 maintainers, 17 others), oldest first.
-- First run: 4 listings + 30 ``/pulls/{n}/reviews`` = 34 requests; a second run
-  asks the 3 listings since their watermarks and the stargazers page again.
+- 80 ``/users/{login}`` profiles: every login of the recording but the bot (all of
+  them star the repository). A blog commenter's profile matches the blog: the name,
+  the website (``blog``, ``""`` without one), a company derived from a company email
+  domain in the forms people type (``@northwind-robotics``, ``Northwind Robotics``,
+  ``Northwind Robotics GmbH``; ``Uni Nord`` for the university; freemail and personal
+  domains mostly none), and for 24 of the 60 a public email: the blog email, for 3
+  of them in other letter case. The maintainers: ``@lumen-db`` and their blog email.
+  Profiles come from their own random stream (``PROFILE_SEED``), so they leave the
+  other files unchanged.
+- First run: 4 listings + 30 ``/pulls/{n}/reviews`` + 80 profiles = 114 requests; a
+  second run asks the 3 listings since their watermarks and the stargazers page
+  again (no new rows: no profiles).
 """
 
 from __future__ import annotations
@@ -40,10 +50,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from townsquare.samples.blog.generate import END, STAFF, START, Generator
+from townsquare.samples.blog.generate import COMPANIES, END, STAFF, START, UNIVERSITY, Generator
 from townsquare.samples.forum.recorded_server import recorded_name, write_recording
 
 SEED = 20261123
+PROFILE_SEED = f"{SEED}:profiles"  # a stream of its own: the other files stay unchanged
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "github"
 
@@ -150,6 +161,75 @@ PULL_TITLES = (
     "Python: close file handles on drop",
     "Docs: back up a running database",
     "Packaging: Debian packages",
+)
+# Profiles of the stargazers not in the blog: invented names, two left empty.
+EXTRA_NAMES = {
+    "kestrel-dev": None,
+    "tsdb-watcher": None,
+    "mqtt-maria": "Maria Lindgren",
+    "edgeops-lab": "EdgeOps Lab",
+    "hkrause": "Hannes Krause",
+    "jpl-sensors": "Jean-Paul Laurent",
+    "rustacean-ray": "Ray Nakamura",
+    "gridlog": "Gregor Lange",
+    "sol-ana": "Ana Solberg",
+    "datafarmer": "Dana Farmer",
+    "pi-cluster-pete": "Pete Marsh",
+    "lorawan-lu": "Lu Chen",
+    "quietbyte": "Quinn Byers",
+    "ohmmeter": "Oskar Hellman",
+    "teleme-tree": "Teodora Mitrović",
+    "sparse-sam": "Sam Whitaker",
+    "vindkraft-ola": "Ola Vik",
+}
+USER_LINKS = (  # the link templates of a full user record (after html_url): key, path
+    ("followers", "followers"),
+    ("following", "following{/other_user}"),
+    ("gists", "gists{/gist_id}"),
+    ("starred", "starred{/owner}{/repo}"),
+    ("subscriptions", "subscriptions"),
+    ("organizations", "orgs"),
+    ("repos", "repos"),
+    ("events", "events{/privacy}"),
+    ("received_events", "received_events"),
+)
+N_PUBLIC_EMAILS = 24  # of the 60 blog commenters on GitHub
+N_EMAIL_OTHER_CASE = 3
+FREE_TEXT_COMPANIES = ("Freelance", "Self-employed")
+COMPANY_WORDS = {"iot": "IoT"}  # spelled this way in a company name
+COMPANY_SUFFIXES = {".com": ("Inc.", "GmbH"), ".net": ("GmbH", "AB"), ".org": ("Ltd", "Corp.")}
+LOCATIONS = (
+    "Berlin, Germany",
+    "Hamburg",
+    "Kiel, Germany",
+    "Stockholm, Sweden",
+    "Oslo",
+    "Helsinki, Finland",
+    "Copenhagen",
+    "Amsterdam, The Netherlands",
+    "Lisbon, Portugal",
+    "Porto",
+    "Milan, Italy",
+    "Vienna, Austria",
+    "Zürich",
+    "Kraków, Poland",
+    "Istanbul",
+    "Lagos, Nigeria",
+    "Bangalore, India",
+    "Tokyo, Japan",
+    "Toronto, ON",
+    "Austin, TX",
+    "São Paulo, Brazil",
+    "Remote",
+)
+STAFF_LOCATIONS = ("Lisbon, Portugal", "Uppsala, Sweden", "Berlin")
+BIOS = (
+    "Embedded developer. Sensors, gateways and too many Raspberry Pis.",
+    "Data engineer working on IoT pipelines.",
+    "Firmware and time-series things.",
+    "Rust, C and the occasional soldering iron.",
+    "PhD student: storage engines for constrained devices.",
+    "Industrial automation, edge computing.",
 )
 BOT_TITLES = (
     "Bump criterion from 0.5.1 to 0.6.0",
@@ -281,6 +361,7 @@ class Repository:
             User(login(p.name), 81000 + i, weight=p.weight) for i, p in enumerate(people[:N_PEOPLE])
         ]
         self.stargazer_names = [login(p.name) for p in people]
+        self.blog_people = {login(p.name): p for p in people}
         self.bot = User(BOT, 49699333, kind="Bot", association="CONTRIBUTOR")
         self._ids = {"comment": 2_310_000_000, "review": 2_480_000_000, "rc": 1_820_000_000}
         self.items = self._items()
@@ -443,20 +524,100 @@ class Repository:
 
     # -- stargazers
 
-    def stars(self) -> list[tuple[User, datetime]]:
-        rng = self.rng
+    def stargazers(self) -> list[User]:
+        """Who stars the repository, in the order their star dates are drawn."""
         logins = self.stargazer_names + [s.login for s in self.staff] + list(EXTRA_STARGAZERS)
         assert len(logins) == N_STARS == len(set(logins))
         known = {u.login: u for u in [*self.people, *self.staff]}
+        return [known.get(name) or User(name, 120000 + k) for k, name in enumerate(logins)]
+
+    def stars(self) -> list[tuple[User, datetime]]:
+        rng = self.rng
         release = END - timedelta(days=46)  # the 1.0 release: a burst of stars
         out = []
-        for k, name in enumerate(logins):
+        for user in self.stargazers():
             if rng.random() < 0.3:
                 when = release + timedelta(hours=rng.uniform(1, 24 * 10))
             else:
                 when = START + (END - START) * rng.random()
-            out.append((known.get(name) or User(name, 120000 + k), self._at(when)))
+            out.append((user, self._at(when)))
         return sorted(out, key=lambda s: (s[1], s[0].login))
+
+    # -- profiles
+
+    def users(self) -> list[User]:
+        """Every login of the recording but the bot, in a stable order."""
+        seen = {u.login: u for u in [*self.staff, *self.people, *self.stargazers()]}
+        for item in self.items:
+            for user in [item.author, *(c.author for c in item.comments)]:
+                seen.setdefault(user.login, user)
+        return [u for u in seen.values() if u.kind != "Bot"]
+
+    def profiles(self) -> dict[str, dict[str, Any]]:
+        """``/users/{login}`` bodies by login (their own random stream: ``PROFILE_SEED``)."""
+        rng = random.Random(PROFILE_SEED)
+        users = self.users()
+        blog_logins = [u.login for u in users if u.login in self.blog_people]
+        public = set(rng.sample(blog_logins, N_PUBLIC_EMAILS))
+        at_company = sorted(
+            name for name in public if _domain(self.blog_people[name].email) in dict(COMPANIES)
+        )
+        other_case = set(rng.sample(at_company, N_EMAIL_OTHER_CASE))
+        personal = [name for name in blog_logins if _company(self.blog_people[name].email) is None]
+        free_text = dict(
+            zip(rng.sample(personal, len(FREE_TEXT_COMPANIES)), FREE_TEXT_COMPANIES, strict=True)
+        )
+        staff = {login(name): (i, email) for i, (_, name, email) in enumerate(STAFF)}
+        out = {}
+        for user in users:
+            name: str | None
+            if user.login in staff:
+                i, email = staff[user.login]
+                name, company, blog = STAFF[i][1], "@lumen-db", ""
+                public_email: str | None = email
+                location: str | None = STAFF_LOCATIONS[i]
+                created = datetime(2012 + 2 * i, 3 + i, 11 + i, 9, 30, tzinfo=START.tzinfo)
+            elif user.login in self.blog_people:
+                person = self.blog_people[user.login]
+                name, blog = person.name, person.url
+                company = free_text.get(user.login) or _company(person.email, rng)
+                public_email = None
+                if user.login in public:
+                    public_email = person.email
+                    if user.login in other_case:
+                        public_email = _other_case(person.email)
+                location = rng.choice(LOCATIONS) if rng.random() < 0.7 else None
+                created = _account_created(rng)
+            else:
+                name, company, blog, public_email = EXTRA_NAMES[user.login], None, "", None
+                location = rng.choice(LOCATIONS) if rng.random() < 0.5 else None
+                created = _account_created(rng)
+            updated = self._at(START + (END - START) * rng.uniform(0.2, 1.0))
+            short = list(user.json().items())
+            at = [k for k, _ in short].index("html_url") + 1  # the links follow html_url
+            links = {f"{key}_url": f"{API}/users/{user.login}/{path}" for key, path in USER_LINKS}
+            out[user.login] = {
+                **dict(short[:at]),
+                **links,
+                **dict(short[at:]),
+                "name": name,
+                "company": company,
+                "blog": blog,
+                "location": location,
+                "email": public_email,
+                "hireable": True if rng.random() < 0.15 else None,
+                "bio": rng.choice(BIOS) if rng.random() < 0.4 else None,
+                "twitter_username": (
+                    user.login.replace("-", "_")[:15] if rng.random() < 0.15 else None
+                ),
+                "public_repos": rng.randrange(0, 90),
+                "public_gists": rng.randrange(0, 12),
+                "followers": min(int(rng.paretovariate(1.2) * 3) - 3, 4000),
+                "following": rng.randrange(0, 60),
+                "created_at": iso(created),
+                "updated_at": iso(max(updated, created)),
+            }
+        return out
 
     # -- JSON
 
@@ -624,6 +785,8 @@ class Repository:
             {"per_page": str(PER_PAGE)},
             [{"starred_at": iso(when), "user": user.json()} for user, when in self.stars()],
         )
+        for name, profile in self.profiles().items():
+            out[recorded_name(f"/users/{name}")] = profile
         # The incremental run: each listing since its newest updated_at (inclusive).
         last = issues[-1].updated
         listing(
@@ -644,6 +807,40 @@ class Repository:
             [self.review_comment_json(i, r, c) for i, r, c in review_comments if c.updated >= last],
         )
         return out
+
+
+def _domain(email: str) -> str:
+    return email.rpartition("@")[2].lower()
+
+
+def _company(email: str, rng: random.Random | None = None) -> str | None:
+    """The company on the profile of someone with this blog email, in one of the forms
+    people type (``rng`` picks it; without one, the plain name): None for freemail and
+    personal domains."""
+    domain = _domain(email)
+    if domain == UNIVERSITY:
+        return "Uni Nord"
+    if domain not in dict(COMPANIES):
+        return None
+    slug = domain.split(".")[0]
+    plain = " ".join(COMPANY_WORDS.get(word, word.capitalize()) for word in slug.split("-"))
+    if rng is None:
+        return plain
+    suffix = rng.choice(COMPANY_SUFFIXES["." + domain.rpartition(".")[2]])
+    return rng.choice((f"@{slug}", f"@{slug}", plain, plain, f"{plain} {suffix}", slug))
+
+
+def _other_case(email: str) -> str:
+    """``omar.wendt@northwind-robotics.example.com`` → ``Omar.Wendt@Northwind-Robotics.example.com``."""
+    local, _, domain = email.partition("@")
+    host, _, rest = domain.partition(".")
+    title = "-".join(part.capitalize() for part in host.split("-"))
+    return ".".join(p.capitalize() for p in local.split(".")) + f"@{title}.{rest}"
+
+
+def _account_created(rng: random.Random) -> datetime:
+    start = datetime(2010, 1, 1, tzinfo=START.tzinfo)
+    return (start + (START - start) * rng.random()).replace(microsecond=0)
 
 
 def _reactions(url: str) -> dict[str, Any]:

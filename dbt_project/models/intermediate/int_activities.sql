@@ -1,0 +1,503 @@
+{#-
+    One row per action in any channel, with the actor's identity (identity_ref, see
+    int_identities) and identity evidence, the target and the conversation it belongs to,
+    weighted by the activity_weights seed. The same action seen by two sources (an issue in
+    the GitHub API and in GH Archive, a star in both) is one row: activity_key is built the
+    same way for both and the API row wins.
+-#}
+{{ config(materialized='table') }}
+
+with
+
+blog_comments as (
+    select * from {{ ref('stg_blog__comments') }}
+),
+
+reach_events as (
+    select * from {{ ref('int_inbound_reach_events') }}
+),
+
+forum_posts as (
+    select * from {{ ref('stg_discourse__posts') }}
+),
+
+forum_topics as (
+    select * from {{ ref('stg_discourse__topics') }}
+),
+
+mail_messages as (
+    select * from {{ ref('stg_mail__messages') }}
+),
+
+commits as (
+    select * from {{ ref('stg_git__commits') }}
+),
+
+issues as (
+    select * from {{ ref('stg_github__issues') }}
+),
+
+issue_comments as (
+    select * from {{ ref('stg_github__comments') }}
+),
+
+stars as (
+    select * from {{ ref('stg_github__stars') }}
+),
+
+events as (
+    select * from {{ ref('stg_gharchive__events') }}
+),
+
+weights as (
+    select * from {{ ref('activity_weights') }}
+),
+
+blog as (
+    select
+        'blog:' || comment_key as activity_key,
+        'blog' as channel,
+        source,
+        'blog_comment' as activity_type,
+        published_at as occurred_at,
+        case
+            when {{ normalize_email('author_email') }} is not null then 'blog:' || lower(trim(author_email))
+            when nullif(trim(author_name), '') is not null
+                then 'blog:' || source || '/name:' || lower(trim(author_name))
+        end as identity_ref,
+        'person' as actor_kind,
+        author_email as actor_email,
+        null::varchar as actor_username,
+        nullif(trim(author_name), '') as actor_name,
+        nullif(trim(author_url), '') as actor_profile_url,
+        false as actor_is_bot,
+        'post' as target_type,
+        post_key as target_key,
+        null::varchar as repo,
+        source || ':comment:' || coalesce(parent_id, comment_id) as conversation_key,
+        parent_id is null as is_conversation_start,
+        content_text
+    from blog_comments
+    where is_approved and not is_linkback and published_at is not null
+),
+
+linkbacks as (
+    select
+        'linkback:' || source || ':' || event_id as activity_key,
+        'trackback' as channel,
+        source,
+        'linkback' as activity_type,
+        occurred_at,
+        'site:' || referring_domain as identity_ref,
+        'site' as actor_kind,
+        null::varchar as actor_email,
+        null::varchar as actor_username,
+        referring_domain as actor_name,
+        referring_url as actor_profile_url,
+        false as actor_is_bot,
+        'post' as target_type,
+        post_key as target_key,
+        null::varchar as repo,
+        null::varchar as conversation_key,
+        false as is_conversation_start,
+        null::varchar as content_text
+    from reach_events
+    where exclusion_reason is null and event_type in ('trackback', 'pingback')
+),
+
+forum as (
+    select
+        'forum:' || forum_posts.post_key as activity_key,
+        'forum' as channel,
+        forum_posts.source,
+        case when forum_posts.post_number = 1 then 'forum_topic' else 'forum_reply' end as activity_type,
+        forum_posts.created_at as occurred_at,
+        'discourse:' || forum_posts.source || ':'
+        || coalesce(lower(trim(forum_posts.author_username)), 'id:' || forum_posts.author_user_id) as identity_ref,
+        'person' as actor_kind,
+        null::varchar as actor_email,
+        lower(trim(forum_posts.author_username)) as actor_username,
+        coalesce(nullif(trim(forum_posts.author_name), ''), forum_posts.author_username) as actor_name,
+        null::varchar as actor_profile_url,
+        {{ is_bot('forum_posts.author_username') }} or forum_posts.author_user_id in ('-1', '-2') as actor_is_bot,
+        'thread' as target_type,
+        forum_posts.topic_key as target_key,
+        null::varchar as repo,
+        forum_posts.topic_key as conversation_key,
+        forum_posts.post_number = 1 as is_conversation_start,
+        forum_posts.content_text
+    from forum_posts
+    left join forum_topics
+        on forum_posts.topic_key = forum_topics.topic_key
+    where
+        coalesce(forum_topics.archetype, 'regular') = 'regular'
+        and forum_posts.post_type = 'regular'
+        and not forum_posts.is_deleted
+        and coalesce(forum_posts.author_username, forum_posts.author_user_id) is not null
+),
+
+mail as (
+    select
+        'mail:' || source || ':' || message_id as activity_key,
+        'mailing_list' as channel,
+        source,
+        case when thread_depth = 0 then 'mail_thread' else 'mail_reply' end as activity_type,
+        sent_at as occurred_at,
+        case
+            when {{ normalize_email('from_email') }} is not null then 'mail:' || from_email
+            when from_name is not null then 'mail:' || source || '/name:' || lower(from_name)
+        end as identity_ref,
+        'person' as actor_kind,
+        from_email as actor_email,
+        null::varchar as actor_username,
+        from_name as actor_name,
+        null::varchar as actor_profile_url,
+        {{ is_bot('from_email') }} as actor_is_bot,
+        'thread' as target_type,
+        source || ':thread:' || left(md5(thread_root_message_id), 16) as target_key,
+        null::varchar as repo,
+        source || ':thread:' || left(md5(thread_root_message_id), 16) as conversation_key,
+        thread_depth = 0 as is_conversation_start,
+        body_text as content_text
+    from mail_messages
+    where sent_at is not null and coalesce(from_email, from_name) is not null
+),
+
+commit_authors as (
+    select
+        'commit:' || lower(repo) || ':' || sha as activity_key,
+        'repository' as channel,
+        source,
+        'commit' as activity_type,
+        authored_at as occurred_at,
+        case
+            when author_email is not null then 'git:' || author_email
+            when nullif(trim(author_name), '') is not null then 'git:name:' || lower(trim(author_name))
+        end as identity_ref,
+        'person' as actor_kind,
+        author_email as actor_email,
+        author_login as actor_username,
+        nullif(trim(author_name), '') as actor_name,
+        null::varchar as actor_profile_url,
+        author_is_bot as actor_is_bot,
+        'repository' as target_type,
+        lower(repo) as target_key,
+        lower(repo) as repo,
+        null::varchar as conversation_key,
+        false as is_conversation_start,
+        null::varchar as content_text
+    from commits
+    where not is_merge and authored_at is not null
+),
+
+co_author_entries as (
+    select
+        source,
+        repo,
+        sha,
+        authored_at,
+        unnest(co_author_emails) as co_author_email,
+        unnest(co_author_names) as co_author_name
+    from commits
+    where not is_merge and authored_at is not null
+),
+
+co_authors as (
+    select
+        'co_authored_commit:' || lower(repo) || ':' || sha || ':'
+        || coalesce(nullif(co_author_email, ''), lower(trim(co_author_name))) as activity_key,
+        'repository' as channel,
+        source,
+        'co_authored_commit' as activity_type,
+        authored_at as occurred_at,
+        case
+            when nullif(co_author_email, '') is not null then 'git:' || co_author_email
+            when nullif(trim(co_author_name), '') is not null then 'git:name:' || lower(trim(co_author_name))
+        end as identity_ref,
+        'person' as actor_kind,
+        nullif(co_author_email, '') as actor_email,
+        {{ github_login_from_email('co_author_email') }} as actor_username,
+        nullif(trim(co_author_name), '') as actor_name,
+        null::varchar as actor_profile_url,
+        {{ is_bot('co_author_email') }} or {{ is_bot('co_author_name') }} as actor_is_bot,
+        'repository' as target_type,
+        lower(repo) as target_key,
+        lower(repo) as repo,
+        null::varchar as conversation_key,
+        false as is_conversation_start,
+        null::varchar as content_text
+    from co_author_entries
+    qualify row_number() over (partition by activity_key order by co_author_name) = 1
+),
+
+github_opened as (
+    select
+        'opened:' || lower(repo) || '#' || number as activity_key,
+        'repository' as channel,
+        source,
+        case when is_pull_request then 'pr_opened' else 'issue_opened' end as activity_type,
+        created_at as occurred_at,
+        'github:' || lower(author_login) as identity_ref,
+        'person' as actor_kind,
+        null::varchar as actor_email,
+        lower(author_login) as actor_username,
+        null::varchar as actor_name,
+        null::varchar as actor_profile_url,
+        author_is_bot as actor_is_bot,
+        'repository' as target_type,
+        lower(repo) as target_key,
+        lower(repo) as repo,
+        lower(repo) || '#' || number as conversation_key,
+        true as is_conversation_start,
+        coalesce(title, '') || chr(10) || coalesce(body_text, '') as content_text
+    from issues
+    where author_login is not null
+),
+
+github_merged as (
+    select
+        'merged:' || lower(repo) || '#' || number as activity_key,
+        'repository' as channel,
+        source,
+        'pr_merged' as activity_type,
+        merged_at as occurred_at,
+        'github:' || lower(author_login) as identity_ref,
+        'person' as actor_kind,
+        null::varchar as actor_email,
+        lower(author_login) as actor_username,
+        null::varchar as actor_name,
+        null::varchar as actor_profile_url,
+        author_is_bot as actor_is_bot,
+        'repository' as target_type,
+        lower(repo) as target_key,
+        lower(repo) as repo,
+        null::varchar as conversation_key,
+        false as is_conversation_start,
+        null::varchar as content_text
+    from issues
+    where is_merged and author_login is not null
+),
+
+github_comments as (
+    select
+        'comment:' || lower(repo) || ':' || kind || ':' || comment_id as activity_key,
+        'repository' as channel,
+        source,
+        kind as activity_type,
+        created_at as occurred_at,
+        'github:' || lower(author_login) as identity_ref,
+        'person' as actor_kind,
+        null::varchar as actor_email,
+        lower(author_login) as actor_username,
+        null::varchar as actor_name,
+        null::varchar as actor_profile_url,
+        author_is_bot as actor_is_bot,
+        'repository' as target_type,
+        lower(repo) as target_key,
+        lower(repo) as repo,
+        lower(repo) || '#' || number as conversation_key,
+        false as is_conversation_start,
+        body_text as content_text
+    from issue_comments
+    where author_login is not null and coalesce(review_state, '') != 'PENDING'
+),
+
+github_stars as (
+    select
+        'star:' || lower(repo) || ':' || lower(login) as activity_key,
+        'repository' as channel,
+        source,
+        'star' as activity_type,
+        starred_at as occurred_at,
+        'github:' || lower(login) as identity_ref,
+        'person' as actor_kind,
+        null::varchar as actor_email,
+        lower(login) as actor_username,
+        null::varchar as actor_name,
+        null::varchar as actor_profile_url,
+        is_bot as actor_is_bot,
+        'repository' as target_type,
+        lower(repo) as target_key,
+        lower(repo) as repo,
+        null::varchar as conversation_key,
+        false as is_conversation_start,
+        null::varchar as content_text
+    from stars
+    where starred_at is not null
+),
+
+archive_typed as (
+    select
+        *,
+        case
+            when event_type = 'IssuesEvent' and action = 'opened' then 'issue_opened'
+            when event_type = 'PullRequestEvent' and action = 'opened' then 'pr_opened'
+            when
+                event_type = 'PullRequestEvent' and action = 'closed'
+                and json_extract(payload, '$.pull_request.merged')::boolean
+                then 'pr_merged'
+            when event_type = 'IssueCommentEvent' and action = 'created' then 'issue_comment'
+            when event_type = 'PullRequestReviewEvent' then 'review'
+            when event_type = 'PullRequestReviewCommentEvent' and action = 'created' then 'review_comment'
+            when event_type = 'WatchEvent' then 'star'
+            when event_type = 'ForkEvent' then 'fork'
+            when event_type = 'ReleaseEvent' and action = 'published' then 'release'
+            when event_type = 'PushEvent' then 'push'
+            when event_type in ('IssuesEvent', 'PullRequestEvent', 'IssueCommentEvent', 'PullRequestReviewCommentEvent')
+                then null
+            else 'other_event'
+        end as activity_type,
+        coalesce(
+            json_extract_string(payload, '$.issue.number'),
+            json_extract_string(payload, '$.pull_request.number'),
+            json_extract_string(payload, '$.number')
+        ) as item_number,
+        -- the author of a merged pull request (the event's actor is whoever merged it)
+        lower(json_extract_string(payload, '$.pull_request.user.login')) as pull_author_login
+    from events
+    where actor_login is not null and repo_name is not null
+),
+
+archive as (
+    select
+        case activity_type
+            when 'issue_opened' then 'opened:' || lower(repo_name) || '#' || item_number
+            when 'pr_opened' then 'opened:' || lower(repo_name) || '#' || item_number
+            when 'pr_merged' then 'merged:' || lower(repo_name) || '#' || item_number
+            when 'issue_comment'
+                then 'comment:' || lower(repo_name) || ':issue_comment:' || json_extract_string(payload, '$.comment.id')
+            when 'review_comment'
+                then
+                    'comment:' || lower(repo_name) || ':review_comment:' || json_extract_string(payload, '$.comment.id')
+            when 'review'
+                then 'comment:' || lower(repo_name) || ':review:' || json_extract_string(payload, '$.review.id')
+            when 'star' then 'star:' || lower(repo_name) || ':' || lower(actor_login)
+            else 'gharchive:' || event_id
+        end as activity_key,
+        'repository' as channel,
+        source,
+        activity_type,
+        created_at as occurred_at,
+        'github:' || case
+            when activity_type = 'pr_merged' then coalesce(pull_author_login, lower(actor_login))
+            else lower(actor_login)
+        end as identity_ref,
+        'person' as actor_kind,
+        null::varchar as actor_email,
+        case
+            when activity_type = 'pr_merged' then coalesce(pull_author_login, lower(actor_login))
+            else lower(actor_login)
+        end as actor_username,
+        null::varchar as actor_name,
+        null::varchar as actor_profile_url,
+        {{ is_bot("coalesce(case when activity_type = 'pr_merged' then pull_author_login end, actor_login)") }}
+            as actor_is_bot,
+        'repository' as target_type,
+        lower(repo_name) as target_key,
+        lower(repo_name) as repo,
+        case
+            when activity_type in ('issue_opened', 'pr_opened', 'issue_comment', 'review', 'review_comment')
+                then lower(repo_name) || '#' || item_number
+        end as conversation_key,
+        activity_type in ('issue_opened', 'pr_opened') as is_conversation_start,
+        null::varchar as content_text
+    from archive_typed
+    where activity_type is not null
+),
+
+unioned as (
+    select
+        *,
+        1 as source_priority
+    from blog
+    union all
+    select
+        *,
+        1 as source_priority
+    from linkbacks
+    union all
+    select
+        *,
+        1 as source_priority
+    from forum
+    union all
+    select
+        *,
+        1 as source_priority
+    from mail
+    union all
+    select
+        *,
+        1 as source_priority
+    from commit_authors
+    union all
+    select
+        *,
+        1 as source_priority
+    from co_authors
+    union all
+    select
+        *,
+        1 as source_priority
+    from github_opened
+    union all
+    select
+        *,
+        1 as source_priority
+    from github_merged
+    union all
+    select
+        *,
+        1 as source_priority
+    from github_comments
+    union all
+    select
+        *,
+        1 as source_priority
+    from github_stars
+    union all
+    select
+        *,
+        2 as source_priority
+    from archive
+),
+
+-- one row per action: the API beats GH Archive, then the earliest record
+deduplicated as (
+    select *
+    from unioned
+    where identity_ref is not null and occurred_at is not null
+    qualify row_number() over (
+        partition by activity_key order by source_priority, occurred_at, source
+    ) = 1
+),
+
+final as (
+    select
+        deduplicated.activity_key,
+        deduplicated.channel,
+        deduplicated.source,
+        deduplicated.activity_type,
+        deduplicated.occurred_at,
+        deduplicated.identity_ref,
+        deduplicated.actor_kind,
+        -- raw-ish: identity evidence for int_identities; marts never select it
+        deduplicated.actor_email,
+        deduplicated.actor_username,
+        deduplicated.actor_name,
+        deduplicated.actor_profile_url,
+        deduplicated.actor_is_bot,
+        deduplicated.target_type,
+        deduplicated.target_key,
+        deduplicated.repo,
+        deduplicated.conversation_key,
+        deduplicated.is_conversation_start,
+        deduplicated.content_text,
+        coalesce(weights.weight, 0) as weight,
+        coalesce(weights.is_contribution, false) as is_contribution
+    from deduplicated
+    left join weights
+        on deduplicated.activity_type = weights.activity_type
+)
+
+select * from final
