@@ -38,7 +38,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros --nocolor
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests --nocolor
 
 format: setup
 	$(BIN)/ruff check --fix .

@@ -2,7 +2,8 @@
 
 One DAG per source family in ``townsquare.orchestration.FAMILY_ENTITIES``:
 ``ingest_blog`` (WXR, WordPress REST, feeds), ``ingest_forum`` (Discourse, mbox,
-Pipermail) and ``ingest_repo`` (git, GitHub, GH Archive). Thin on purpose: the logic is in ``townsquare.orchestration``
+Pipermail), ``ingest_repo`` (git, GitHub, GH Archive) and ``ingest_commercial`` (CRM/billing
+exports). Thin on purpose: the logic is in ``townsquare.orchestration``
 (unit-tested). At parse time this file only reads each family's schedule and the retry
 policy from townsquare.yml (cached; a missing file means the defaults). One mapped
 ``ingest`` task per configured source; each emits an event on its family's raw-entity
@@ -22,6 +23,8 @@ FAMILY_DOCS = {
     "blog": "Blog sources: WordPress WXR exports, the WordPress REST API, RSS/Atom feeds.",
     "forum": "Forum sources: Discourse sites, mbox files and Pipermail (Mailman 2) archives.",
     "repo": "Repository sources: git repositories, the GitHub REST API, GH Archive files.",
+    "commercial": "Commercial sources: CRM/billing exports (accounts and subscriptions, CSV "
+    "or Parquet).",
 }
 
 

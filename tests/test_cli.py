@@ -158,8 +158,8 @@ def test_ingest_over_threshold_fails_with_one_line(tmp_path: Path, wxr: Path) ->
         (["ingest", "wxr", "{wxr}", "--name", "Bad Name"], "ingest: name: expected a slug"),
         (
             ["ingest", "gopher", "{wxr}", "--name", "a"],
-            "ingest: type: expected one of discourse, feed, gharchive, git, github, mbox, pipermail, "
-            "wordpress, wxr (got 'gopher')",
+            "ingest: type: expected one of crm, discourse, feed, gharchive, git, github, mbox, "
+            "pipermail, wordpress, wxr (got 'gopher')",
         ),
         (
             ["ingest", "wxr", "{wxr}", "--name", "a", "--since", "last tuesday"],

@@ -54,13 +54,8 @@ sources:
     [
         (
             "sources:\n  - {type: wxrr, name: a, location: x}\n",
-            "sources[0].type: expected one of discourse, feed, gharchive, git, github, mbox, "
+            "sources[0].type: expected one of crm, discourse, feed, gharchive, git, github, mbox, "
             "pipermail, wordpress, wxr (got 'wxrr')",
-        ),
-        (
-            "sources:\n  - {type: crm, name: a, location: x}\n",
-            "sources[0].type: expected one of discourse, feed, gharchive, git, github, mbox, "
-            "pipermail, wordpress, wxr (got 'crm' (planned, not implemented yet))",
         ),
         (
             "sources:\n  - {type: wxr, name: a, location: x}\n  - {type: feed, name: 'My Blog', location: y}\n",

@@ -60,7 +60,13 @@ def test_dag_files_parse_without_errors_into_the_expected_dags(config: Path) -> 
     bag = dagbag()
     assert bag.import_errors == {}
     assert DAG_FILES == ["ingest.py", "transform.py"]
-    assert sorted(bag.dag_ids) == ["ingest_blog", "ingest_forum", "ingest_repo", "transform"]
+    assert sorted(bag.dag_ids) == [
+        "ingest_blog",
+        "ingest_commercial",
+        "ingest_forum",
+        "ingest_repo",
+        "transform",
+    ]
     for stat in bag.dagbag_stats:
         assert stat.duration < timedelta(seconds=2), stat
 
@@ -81,7 +87,7 @@ def test_dags_parse_without_a_config_file(config: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("TOWNSQUARE_CONFIG", str(config.parent / "missing.yml"))
     bag = dagbag()
     assert bag.import_errors == {}
-    for dag_id in ("ingest_blog", "ingest_forum", "ingest_repo"):
+    for dag_id in ("ingest_blog", "ingest_forum", "ingest_repo", "ingest_commercial"):
         assert bag.dags[dag_id].schedule == "@daily"
     assert all(t.retries == 3 for d in bag.dags.values() for t in d.tasks)
 
@@ -125,6 +131,12 @@ def test_ingest_blog_maps_over_sources_and_declares_the_raw_assets(config: Path)
             ],
             "GH Archive",
         ),
+        (
+            "ingest_commercial",
+            "@daily",  # no crm source configured: the default
+            ["accounts", "subscriptions"],
+            "CRM/billing exports",
+        ),
     ],
 )
 def test_each_family_dag_maps_over_its_sources_and_declares_its_assets(
@@ -153,6 +165,7 @@ def test_transform_is_scheduled_on_any_raw_asset_and_serializes_warehouse_tasks(
     condition = dag.timetable.asset_condition
     assert isinstance(condition, AssetAny)
     assert sorted(a.name for a in condition.objects) == [
+        "raw_accounts",
         "raw_blog_comments",
         "raw_blog_posts",
         "raw_forum_posts",
@@ -164,6 +177,7 @@ def test_transform_is_scheduled_on_any_raw_asset_and_serializes_warehouse_tasks(
         "raw_repo_issues",
         "raw_repo_stars",
         "raw_repo_users",
+        "raw_subscriptions",
         "raw_trackbacks",
     ]
     assert set(dag.task_ids) == {"dbt", "check_marts"}  # build mode: one dbt task
@@ -250,7 +264,13 @@ def test_dag_files_do_not_import_dbt_or_great_expectations(config: Path) -> None
     report = probe_dagbag({"TOWNSQUARE_DBT_EXECUTION_MODE": "build"})
     print(f"\n[build] DagBag in a fresh interpreter: {report['seconds']:.3f}s")
     assert report["errors"] == {}
-    assert report["dags"] == ["ingest_blog", "ingest_forum", "ingest_repo", "transform"]
+    assert report["dags"] == [
+        "ingest_blog",
+        "ingest_commercial",
+        "ingest_forum",
+        "ingest_repo",
+        "transform",
+    ]
     assert report["heavy"] == []
     assert report["cosmos_telemetry"] is False  # airflow_env() turns it off
 

@@ -7,6 +7,7 @@ JSON with json, the mbox with ``mailbox``), not copied from the pipeline's outpu
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import mailbox
@@ -137,7 +138,14 @@ def test_demo_lands_every_sample(demo: dict) -> None:
         "lumen-gharchive",
         "lumen-git",
         "townsquare-git",
+        "lumen-crm",
     }
+    # The CRM export: every account and subscription lands
+    crm = samples_dir() / "commercial" / "crm"
+    for entity in ("accounts", "subscriptions"):
+        with (crm / f"{entity}.csv").open(encoding="utf-8", newline="") as fh:
+            rows = sum(1 for _ in csv.DictReader(fh))
+        assert by_source["lumen-crm"][entity] == {"rows": rows, "quarantined": 0}
     # The WXR sample: 25 posts + 2 pages, 240 comments of which 40 are linkbacks.
     assert by_source["lumen-blog"]["blog_posts"] == {"rows": 27, "quarantined": 0}
     assert by_source["lumen-blog"]["trackbacks"] == {"rows": 40, "quarantined": 0}
@@ -398,3 +406,64 @@ def test_repo_mart_matches_the_recorded_github_and_the_git_history(demo: dict) -
         check=True,
     )
     assert own == int(commits.stdout)
+
+
+def test_customers_and_revenue_match_the_crm_export(demo: dict) -> None:
+    """Oracle: the CRM CSVs and the community's business email domains, in plain Python."""
+    crm = samples_dir() / "commercial" / "crm"
+    with (crm / "accounts.csv").open(encoding="utf-8", newline="") as fh:
+        accounts = list(csv.DictReader(fh))
+    with (crm / "subscriptions.csv").open(encoding="utf-8", newline="") as fh:
+        subscriptions = list(csv.DictReader(fh))
+    today = datetime.now(UTC)
+
+    def when(text: str) -> datetime:
+        day = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return day if day.tzinfo else day.replace(tzinfo=UTC)
+
+    paying = {"active", "cancelled", "expired"}
+    customers = {
+        s["account_id"]
+        for s in subscriptions
+        if s["status"] in paying and when(s["started_at"]) <= today
+    }
+    with duckdb.connect(demo["warehouse"], read_only=True) as con:
+        got = dict(
+            con.execute(
+                "select account_id, is_customer from marts.dim_organizations "
+                "where account_id is not null"
+            ).fetchall()
+        )
+        community = {
+            account
+            for (account,) in con.execute(
+                "select account_id from marts.dim_organizations "
+                "where in_community and account_id is not null"
+            ).fetchall()
+        }
+        domains = {
+            d
+            for (d,) in con.execute(
+                "select distinct business_domain from intermediate.int_identities "
+                "where business_domain is not null"
+            ).fetchall()
+        }
+        total = con.execute("select sum(customers) from marts.fct_revenue_by_channel").fetchall()
+    # every account is an organization; its customer flag follows its paying subscriptions
+    assert set(got) == {a["account_id"] for a in accounts}
+    assert {a for a, is_customer in got.items() if is_customer} == customers
+    assert total == [(len(customers),)]
+
+    # an account is in the community exactly when one of its domains (www./eu. dropped)
+    # is a business domain of someone in the community; a gmail.com account never is
+    def roots(account: dict) -> set[str]:
+        return {
+            ".".join(d.strip().lower().split(".")[-3:])
+            for d in re.split(r"[;,\s]+", account["domains"])
+            if d.strip()
+        }
+
+    expected = {a["account_id"] for a in accounts if roots(a) & domains}
+    assert community == expected
+    assert len(community) >= 5
+    assert not [a for a in accounts if "gmail.com" in a["domains"] and a["account_id"] in community]

@@ -85,8 +85,8 @@ def test_list_sources_fails_on_missing_config_and_unknown_family(config_env: Pat
     with pytest.raises(ConfigError, match="config file not found"):
         orch.list_sources("blog")
     config_env.write_text(TWO_BLOGS)
-    with pytest.raises(ValueError, match="no ingest DAG for source family 'commercial'"):
-        orch.list_sources("commercial")
+    with pytest.raises(ValueError, match="no ingest DAG for source family 'web'"):
+        orch.list_sources("web")
 
 
 def test_dag_settings_from_config(config_env: Path) -> None:
@@ -178,6 +178,8 @@ def test_raw_assets_have_stable_names_and_uris() -> None:
         "raw_repo_stars",
         "raw_repo_events",
         "raw_repo_users",
+        "raw_accounts",
+        "raw_subscriptions",
     ]
 
 

@@ -65,10 +65,48 @@
 
 
 {#-
-    A pseudonymous id: a prefix and the first 16 hex digits of sha256(salt || value). The
-    salt comes from TOWNSQUARE_ID_SALT (set a secret one in production: without it anyone can
-    hash a known address and find the person).
+    The salt of the pseudonymous ids: var identity_salt (TOWNSQUARE_ID_SALT) when set, else
+    the random salt the ingestion created with the lake (<lake>/_state/identity_salt), else
+    (a lake nobody ingested into) the public default `townsquare`, with a warning.
+-#}
+{% macro identity_salt() -%}
+    {%- set configured = var('identity_salt', '') | string | trim -%}
+    {%- if configured -%}
+        {{- return(configured) -}}
+    {%- endif -%}
+    {%- if execute -%}
+        {%- set path = sql_string(lake_root() ~ '/_state/identity_salt') -%}
+        {%- set found = run_query('select count(*) from glob(' ~ path ~ ')') -%}
+        {%- if found.columns[0].values()[0] > 0 -%}
+            {%- set salt = run_query('select trim(content) from read_text(' ~ path ~ ')') -%}
+            {{- return(salt.columns[0].values()[0]) -}}
+        {%- endif -%}
+        {%- do log('identity_salt: no TOWNSQUARE_ID_SALT and no <lake>/_state/identity_salt: '
+            ~ 'pseudonymous ids use the public default salt', info=true) -%}
+    {%- endif -%}
+    {{- return('townsquare') -}}
+{%- endmacro %}
+
+
+{#-
+    A pseudonymous id: a prefix and the first 16 hex digits of sha256(salt || ':' || value),
+    the salt from identity_salt() (secret: without it anyone could hash a known address and
+    find the person).
 -#}
 {% macro pseudonym(prefix, column) -%}
-    '{{ prefix }}' || left(sha256({{ sql_string(var('identity_salt', 'townsquare')) }} || ':' || {{ column }}), 16)
+    '{{ prefix }}' || left(sha256({{ sql_string(identity_salt()) }} || ':' || {{ column }}), 16)
+{%- endmacro %}
+
+
+{#-
+    The day metrics that depend on "now" (revenue to date, lead recency) are computed for:
+    var as_of_date (YYYY-MM-DD) when set, else today (UTC).
+-#}
+{% macro as_of_date() -%}
+    {%- set configured = var('as_of_date', '') | string | trim -%}
+    {%- if configured -%}
+        cast({{ sql_string(configured) }} as date)
+    {%- else -%}
+        cast(current_date as date)
+    {%- endif -%}
 {%- endmacro %}

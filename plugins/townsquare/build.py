@@ -98,6 +98,10 @@ def run_dbt(
     ]
     if target_path:
         full += ["--target-path", target_path]
+    if "://" not in lake and not os.environ.get("TOWNSQUARE_ID_SALT"):
+        from townsquare.lake import Lake
+
+        Lake(lake).ensure_identity_salt()  # dbt reads it from the lake (macro identity_salt)
     with _env(dbt_env(lake, warehouse)):
         result = dbtRunner(callbacks=[on_event]).invoke(full)
     if tests:

@@ -143,8 +143,9 @@ def ingest(
     """Land one ad-hoc source without a config file.
 
     TYPE is a source type (wxr, wordpress, feed, discourse, mbox, pipermail, git, github,
-    gharchive); LOCATION a file, folder or URL (github: OWNER/REPO; git: a path or clone
-    URL). gharchive takes several LOCATIONs (hourly files, folders or URLs).
+    gharchive, crm); LOCATION a file, folder or URL (github: OWNER/REPO; git: a path or clone
+    URL; crm: a folder with accounts.csv and subscriptions.csv, or .parquet, or one such
+    file). gharchive takes several LOCATIONs (hourly files, folders or URLs).
     """
     from pydantic import ValidationError
 

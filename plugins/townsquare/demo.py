@@ -33,6 +33,7 @@ DEMO_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("feed", "lumen-releases", "blog/lumen-releases.atom.xml"),
     ("mbox", "lumen-dev", "forum/mail/lumen-dev.mbox"),
     ("gharchive", "lumen-gharchive", "repo/gharchive"),
+    ("crm", "lumen-crm", "commercial/crm"),
 )
 SOURCE_OPTIONS: dict[str, dict[str, Any]] = {
     "feed": {"follow_comments": False},
@@ -111,6 +112,8 @@ class DemoSummary:
     """Per repository: commits, issues opened, PRs opened, PRs merged, PR closure ratio."""
     people: dict[str, Any] = field(default_factory=dict)
     """Persons, identities, merges by rule, the funnel by acquisition channel."""
+    money: dict[str, Any] = field(default_factory=dict)
+    """The monetization funnel, revenue by acquisition channel and the top leads."""
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -141,6 +144,7 @@ class DemoSummary:
                 for ch, n, a, h in self.conversations
             ],
             "people": self.people,
+            "money": self.money,
             "seconds": round(self.seconds, 3),
         }
 
@@ -198,6 +202,28 @@ class DemoSummary:
             out.append(
                 "    levels today: " + ", ".join(f"{level} {n}" for level, n in p["levels"].items())
             )
+        if self.money:
+            m = self.money
+            out += ["", "Community to revenue (organizations; revenue in EUR to date)"]
+            out.append(
+                f"    {m['organizations']} community organizations, {m['business_users']} business "
+                f"users -> {m['engaged']} engaged -> {m['with_intent']} with intent -> "
+                f"{m['paying']} paying; customers / business users = "
+                f"{m['customer_rate']:.3f} (benchmark 0.010)"
+            )
+            for row in m["revenue"]:
+                days = row["median_days"]
+                shown = (
+                    f", first subscription after {days:.0f} days (median)"
+                    if days is not None
+                    else ""
+                )
+                out.append(
+                    f"    {row['channel']:<17} {row['customers']:>3} customers "
+                    f"{row['revenue']:>12,.2f}{shown}"
+                )
+            if m["leads"]:
+                out.append("    top leads: " + "; ".join(f"{o} ({s:.0f})" for o, s in m["leads"]))
         out += [
             "",
             f"Lake:      {self.lake}",
@@ -298,6 +324,43 @@ def _describe(summary: DemoSummary) -> None:
         ]
 
         summary.people = _people(con)
+        summary.money = _money(con)
+
+
+def _money(con: Any) -> dict[str, Any]:
+    funnel = con.execute(
+        "select sum(organizations), sum(business_users), sum(engaged_organizations), "
+        "sum(organizations_with_intent), sum(paying_customers), sum(customers) "
+        "from marts.fct_monetization_funnel_monthly where acquisition_channel = 'all'"
+    ).fetchall()[0]
+    orgs, users, engaged, intent, paying, customers = (int(v or 0) for v in funnel)
+    revenue = con.execute(
+        "select acquisition_channel, customers, lifetime_revenue, median_days_to_first_subscription "
+        "from marts.fct_revenue_by_channel order by lifetime_revenue desc, acquisition_channel"
+    ).fetchall()
+    leads = con.execute(
+        "select coalesce(organization_name, organization), score from marts.fct_leads "
+        "order by lead_rank limit 3"
+    ).fetchall()
+    return {
+        "organizations": orgs,
+        "business_users": users,
+        "engaged": engaged,
+        "with_intent": intent,
+        "paying": paying,
+        "customers": customers,
+        "customer_rate": customers / users if users else 0.0,
+        "revenue": [
+            {
+                "channel": str(c),
+                "customers": int(n),
+                "revenue": float(r),
+                "median_days": float(d) if d is not None else None,
+            }
+            for c, n, r, d in revenue
+        ],
+        "leads": [(str(o), float(s)) for o, s in leads],
+    }
 
 
 def _people(con: Any) -> dict[str, Any]:

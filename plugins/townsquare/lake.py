@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import posixpath
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -126,6 +127,44 @@ class Lake:
     def write_state(self, source: str, entity: str, state: dict, run_id: str) -> None:
         doc = {"state": state, "run_id": run_id, "committed_at": datetime.now(UTC).isoformat()}
         self.write_json_atomic(self.state_path(source, entity), doc)
+
+    # -- the identity salt ---------------------------------------------------------------
+    def identity_salt_path(self) -> str:
+        return self.path("_state", "identity_salt")
+
+    def ensure_identity_salt(self) -> str:
+        """The secret salt of the warehouse's pseudonymous ids, created on first use.
+
+        Person and identity ids are salted hashes (the dbt macro ``pseudonym``); with a
+        public salt anyone could hash a known address and find the person in the marts.
+        $TOWNSQUARE_ID_SALT wins when set; otherwise a random salt is kept with the lake
+        (``_state/identity_salt``, created once, never rewritten: changing it changes every
+        id), where dbt reads it.
+        """
+        path = self.identity_salt_path()
+        if self.fs.exists(path):
+            with self.fs.open(path, "rb") as fh:
+                return fh.read().decode("ascii").strip()
+        salt = secrets.token_hex(32)
+        self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+        if not self.is_local:
+            self.write_bytes_atomic(path, salt.encode("ascii"))
+            return salt
+        tmp = _tmp_name(path)
+        with open(tmp, "wb") as fh:
+            fh.write(salt.encode("ascii"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)  # fails if another process created it first: theirs wins
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+        _fsync_dir(posixpath.dirname(path))
+        with open(path, "rb") as fh:
+            return fh.read().decode("ascii").strip()
 
     def files(self, entity: str, source: str = "*") -> list[str]:
         return sorted(self.fs.glob(self.entity_glob(entity, source)))

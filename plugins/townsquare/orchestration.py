@@ -66,6 +66,7 @@ FAMILY_ENTITIES: dict[str, tuple[str, ...]] = {
         "repo_events",
         "repo_users",
     ),
+    "commercial": ("accounts", "subscriptions"),
 }
 """Raw entities each family's connectors write (trackbacks come from blog comments)."""
 
@@ -418,6 +419,10 @@ def use_runtime_paths(context: Any, operator: Any) -> None:
         lake, warehouse = runtime_paths()
     if "://" not in warehouse:
         Path(warehouse).parent.mkdir(parents=True, exist_ok=True)
+    if "://" not in lake and not os.environ.get("TOWNSQUARE_ID_SALT"):
+        from townsquare.lake import Lake
+
+        Lake(lake).ensure_identity_salt()  # dbt reads it from the lake (macro identity_salt)
     operator.env = {**(operator.env or {}), **dbt_build_env(lake, warehouse)}
 
 

@@ -130,6 +130,8 @@ def ingest_source(
             run.commit(interval=interval, extra={**extra, "error": "quality gate"}, data=False)
             raise
         results = run.commit(connector.new_state(), interval=interval, extra=extra)
+    # the salt of the warehouse's pseudonymous ids lives with the data (created once)
+    the_lake.ensure_identity_salt()
     result = IngestResult(
         source=source.name,
         type=source.type,

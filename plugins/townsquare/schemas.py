@@ -84,6 +84,13 @@ def _b(name: str) -> pa.Field:
     return pa.field(name, pa.bool_())
 
 
+MONEY = pa.decimal128(18, 2)
+
+
+def _money(name: str) -> pa.Field:
+    return pa.field(name, MONEY)
+
+
 BLOG_POSTS = EntitySpec(
     name="blog_posts",
     family="blog",
@@ -395,6 +402,50 @@ REPO_USERS = EntitySpec(
     ),
 )
 
+ACCOUNTS = EntitySpec(
+    name="accounts",
+    family="commercial",
+    key=("account_id",),
+    fields=(
+        _s("account_id", nullable=False),
+        _s("name"),
+        _list("domains"),  # web and email domains, lower-cased, no scheme or www.
+        _s("website"),
+        _s("industry"),
+        _s("country"),  # ISO 3166-1 alpha-2 when known
+        _s("segment"),  # e.g. enterprise, mid-market, smb (free text from the CRM)
+        _ts("created_at"),
+        _ts("updated_at"),
+    ),
+    required=("account_id", "name"),
+    timestamps=("created_at", "updated_at"),
+    description="Customer accounts from a CRM/billing export (CSV or Parquet).",
+)
+
+SUBSCRIPTIONS = EntitySpec(
+    name="subscriptions",
+    family="commercial",
+    key=("subscription_id",),
+    fields=(
+        _s("subscription_id", nullable=False),
+        _s("account_id"),
+        _s("product_kind"),  # support, training, other
+        _s("product"),  # the product or plan name, e.g. "24/7 Enterprise Support"
+        _s("plan"),  # e.g. annual, monthly, one-off
+        _ts("started_at"),
+        _ts("ended_at"),  # null: open-ended
+        _money("amount"),  # per billing period (plan), in currency
+        _s("currency"),  # ISO 4217, upper-case
+        _s("status"),  # active, cancelled, expired, trial, pending
+        _ts("updated_at"),
+    ),
+    required=("subscription_id", "account_id", "product_kind", "started_at"),
+    # not started_at: a pending subscription or a booked training starts in the future (the
+    # crm connector quarantines starts and ends before 1990 itself)
+    timestamps=("updated_at",),
+    description="Subscriptions and orders (support plans, training) from a CRM/billing export.",
+)
+
 ENTITIES: dict[str, EntitySpec] = {
     e.name: e
     for e in (
@@ -410,6 +461,8 @@ ENTITIES: dict[str, EntitySpec] = {
         REPO_STARS,
         REPO_EVENTS,
         REPO_USERS,
+        ACCOUNTS,
+        SUBSCRIPTIONS,
     )
 }
 

@@ -38,6 +38,11 @@ MARTS = (
     "fct_community_health_monthly",
     "fct_response_times_monthly",
     "fct_conversation_focus_monthly",
+    "dim_organizations",
+    "fct_organization_engagement_monthly",
+    "fct_monetization_funnel_monthly",
+    "fct_leads",
+    "fct_revenue_by_channel",
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("dbt")]
@@ -1096,9 +1101,11 @@ def test_people_resolve_across_git_and_github(warehouse: Warehouse) -> None:
         )
     )
     # Ann and Bob: their GitHub profiles show their commit addresses (Bob's co-author
-    # trailer wrote it Bob@X.example); Cy's profile has no email: two persons
-    assert persons["github:ann"] == persons["git:ann@x.example"] == "git:ann@x.example"
-    assert persons["github:bob"] == persons["git:bob@x.example"] == "git:bob@x.example"
+    # trailer wrote it Bob@X.example); Cy's profile has no email: two persons. A person is
+    # anchored on the identity seen first: Ann's issue (Jan 5) and Bob's comment (Jan 5)
+    # come before the commit of Jan 10
+    assert persons["github:ann"] == persons["git:ann@x.example"] == "github:ann"
+    assert persons["github:bob"] == persons["git:bob@x.example"] == "github:bob"
     assert persons["github:cy"] == "github:cy"
     assert persons["git:cy@x.example"] == "git:cy@x.example"
     # Dee's only commit is a merge (not an activity); dependabot is its own (bot) person
@@ -1211,6 +1218,8 @@ def test_source_freshness_reports_stale_and_missing_sources(warehouse: Warehouse
         "source.townsquare.github.repo_stars": "pass",
         "source.townsquare.github.repo_users": "pass",
         "source.townsquare.gharchive.repo_events": "pass",
+        "source.townsquare.crm.accounts": "error",  # nothing landed yet
+        "source.townsquare.crm.subscriptions": "error",
     }
     assert results["source.townsquare.trackback.trackbacks"].max_loaded_at == RECENT
     assert results["source.townsquare.blog.blog_comments"].max_loaded_at == THREE_DAYS_AGO
@@ -1220,7 +1229,11 @@ def test_every_build_passed_all_tests(warehouse: Warehouse) -> None:
     for result in warehouse.builds:
         statuses = [str(r.status) for r in result.result.results]
         assert statuses, "dbt build ran nothing"
-        assert set(statuses) <= {"success", "pass", "no-op"}, statuses
+        # the one expected warning: the overrides seed names the demo's identities, which
+        # this lake does not have
+        warned = {r.node.name for r in result.result.results if str(r.status) == "warn"}
+        assert warned <= {"assert_identity_overrides_name_known_identities"}, warned
+        assert set(statuses) <= {"success", "pass", "no-op", "warn"}, statuses
         kinds = {r.node.resource_type for r in result.result.results}
         assert {"model", "test", "unit_test"} <= {str(k) for k in kinds}
 
@@ -1261,6 +1274,7 @@ ARROW_TO_DUCKDB = {
     "timestamp[us, tz=UTC]": "timestamp with time zone",
     "list<item: string>": "varchar[]",
     "bool": "boolean",
+    "decimal128(18, 2)": "decimal(18,2)",
 }
 
 
@@ -1279,6 +1293,8 @@ ARROW_TO_DUCKDB = {
         ("staging/github/_github__sources.yml", "repo_stars"),
         ("staging/github/_github__sources.yml", "repo_users"),
         ("staging/gharchive/_gharchive__sources.yml", "repo_events"),
+        ("staging/crm/_crm__sources.yml", "accounts"),
+        ("staging/crm/_crm__sources.yml", "subscriptions"),
     ],
 )
 def test_source_columns_match_lake_schema(yml: str, entity: str) -> None:

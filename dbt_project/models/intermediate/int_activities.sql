@@ -136,6 +136,16 @@ forum as (
         and coalesce(forum_posts.author_username, forum_posts.author_user_id) is not null
 ),
 
+-- lists that rewrite From for DMARC ("Jane Doe via lumen-dev <lumen-dev@lists...>") send
+-- everyone's mail from the list's address: such a message is known by the name only
+mail_senders as (
+    select
+        *,
+        regexp_matches(coalesce(from_name, ''), '^.+ via [^ ]+$') as is_rewritten,
+        regexp_replace(coalesce(from_name, ''), ' via [^ ]+$', '') as sender_name
+    from mail_messages
+),
+
 mail as (
     select
         'mail:' || source || ':' || message_id as activity_key,
@@ -144,13 +154,13 @@ mail as (
         case when thread_depth = 0 then 'mail_thread' else 'mail_reply' end as activity_type,
         sent_at as occurred_at,
         case
-            when {{ normalize_email('from_email') }} is not null then 'mail:' || from_email
-            when from_name is not null then 'mail:' || source || '/name:' || lower(from_name)
+            when not is_rewritten and {{ normalize_email('from_email') }} is not null then 'mail:' || from_email
+            when nullif(sender_name, '') is not null then 'mail:' || source || '/name:' || lower(sender_name)
         end as identity_ref,
         'person' as actor_kind,
-        from_email as actor_email,
+        case when not is_rewritten then from_email end as actor_email,
         null::varchar as actor_username,
-        from_name as actor_name,
+        nullif(sender_name, '') as actor_name,
         null::varchar as actor_profile_url,
         {{ is_bot('from_email') }} as actor_is_bot,
         'thread' as target_type,
@@ -159,7 +169,7 @@ mail as (
         source || ':thread:' || left(md5(thread_root_message_id), 16) as conversation_key,
         thread_depth = 0 as is_conversation_start,
         body_text as content_text
-    from mail_messages
+    from mail_senders
     where sent_at is not null and coalesce(from_email, from_name) is not null
 ),
 

@@ -2,10 +2,11 @@
     Every identity (an account or address in one channel: `github:<login>`,
     `discourse:<source>:<username>`, `mail:<address>`, `git:<address>`, `blog:<address>`, a
     name-only commenter, `site:<domain>` for linking sites) with its evidence and its person:
-    persons are the connected components of int_identity_edges, found with a recursive walk;
-    person_id is a salted hash of the component's first identity_ref. Bots are flagged (seed
-    patterns, `[bot]` logins, GitHub's Bot type), never dropped; staff come from the
-    staff_identities seed.
+    persons are the connected components of int_identity_edges (int_identity_components);
+    person_id is a salted hash of the component's first-seen identity. Bots are flagged
+    from the account itself (seed patterns on the login, username or address, `[bot]`
+    logins, GitHub's Bot type), never from one activity's author name, and never dropped;
+    staff come from the staff_identities seed.
 -#}
 {{ config(materialized='table') }}
 
@@ -15,8 +16,8 @@ activities as (
     select * from {{ ref('int_activities') }}
 ),
 
-edges as (
-    select * from {{ ref('int_identity_edges') }}
+components as (
+    select * from {{ ref('int_identity_components') }}
 ),
 
 profiles as (
@@ -31,6 +32,25 @@ freemail as (
     select * from {{ ref('freemail_domains') }}
 ),
 
+names as (
+    select
+        identity_ref,
+        actor_name,
+        count(*) as uses
+    from activities
+    where actor_name is not null
+    group by identity_ref, actor_name
+),
+
+-- the name an identity used most (ties: the alphabetically first)
+usual_names as (
+    select
+        identity_ref,
+        arg_min(actor_name, (-uses, actor_name)) as activity_name
+    from names
+    group by identity_ref
+),
+
 seen as (
     select
         identity_ref,
@@ -39,9 +59,12 @@ seen as (
         min(actor_kind) as actor_kind,
         max(actor_email) as email,
         max(actor_username) as username,
-        mode(actor_name) as activity_name,
         max(actor_profile_url) as profile_url,
-        bool_or(actor_is_bot) as seen_as_bot,
+        -- account-level flags only: GitHub's Bot type, Discourse's system users (an author
+        -- *name* on one commit or message says nothing about the account)
+        bool_or(actor_is_bot) filter (
+            where identity_ref like 'github:%' or identity_ref like 'discourse:%'
+        ) as seen_as_bot,
         min(occurred_at) as first_seen_at,
         max(occurred_at) as last_seen_at,
         count(*) as activities
@@ -64,11 +87,14 @@ described as (
         profiles.company,
         -- raw-ish: the identity's address (its own, else the GitHub profile's public one)
         coalesce(seen.email, profiles.email) as email,
-        coalesce(profiles.name, seen.activity_name, seen.username) as display_name,
+        coalesce(profiles.name, usual_names.activity_name, seen.username) as display_name,
         coalesce(seen.seen_as_bot, false)
         or coalesce(profiles.is_bot, false)
-        or {{ is_bot('seen.username') }} as is_bot
+        or {{ is_bot('seen.username') }}
+        or {{ is_bot('seen.email') }} as is_bot
     from seen
+    left join usual_names
+        on seen.identity_ref = usual_names.identity_ref
     left join profiles
         on seen.identity_ref = 'github:' || profiles.login
 ),
@@ -89,44 +115,6 @@ with_domains as (
     from described
 ),
 
--- connected components: every identity spreads its own ref to its neighbours; the
--- component's first ref (the smallest) names the person
-walked as (
-    select * from (
-        with recursive neighbours as (
-            select
-                identity_a as from_ref,
-                identity_b as to_ref
-            from edges
-            union
-            select
-                identity_b as from_ref,
-                identity_a as to_ref
-            from edges
-        ),
-
-        walk as (
-            select
-                identity_ref,
-                identity_ref as reached_ref
-            from with_domains
-            union
-            select
-                neighbours.to_ref as identity_ref,
-                walk.reached_ref
-            from walk
-            inner join neighbours
-                on walk.identity_ref = neighbours.from_ref
-        )
-
-        select
-            identity_ref,
-            min(reached_ref) as component_ref
-        from walk
-        group by identity_ref
-    ) as components
-),
-
 staff_matches as (
     select distinct with_domains.identity_ref
     from with_domains
@@ -140,9 +128,9 @@ final as (
     select
         with_domains.identity_ref,
         {{ pseudonym('i_', 'with_domains.identity_ref') }} as identity_id,
-        {{ pseudonym('p_', 'walked.component_ref') }} as person_id,
-        -- raw-ish: the component's first identity (the person id is its salted hash)
-        walked.component_ref as person_anchor_ref,
+        {{ pseudonym('p_', 'components.component_ref') }} as person_id,
+        -- raw-ish: the component's first-seen identity (the person id is its salted hash)
+        components.component_ref as person_anchor_ref,
         with_domains.identity_kind,
         with_domains.channel,
         with_domains.source,
@@ -164,10 +152,10 @@ final as (
         with_domains.first_seen_at,
         with_domains.last_seen_at,
         with_domains.activities,
-        count(*) over (partition by walked.component_ref) as identities_in_person
+        count(*) over (partition by components.component_ref) as identities_in_person
     from with_domains
-    inner join walked
-        on with_domains.identity_ref = walked.identity_ref
+    inner join components
+        on with_domains.identity_ref = components.identity_ref
     left join staff_matches
         on with_domains.identity_ref = staff_matches.identity_ref
 )

@@ -4,8 +4,10 @@
     int_identity_edges). Keys: `email:<normalized address>` (same_email), `username:github:<login>`
     (github_login for GitHub accounts, github_noreply for a noreply address),
     `username:<namespace>:<username>` (shared_username, only for sources listed in the
-    username_namespaces seed) and `override:<n>` (override_merge). A `split` override detaches
-    identity_b from every key it shares with identity_a.
+    username_namespaces seed), `username:github:<login>` again for a commenter whose website
+    is that GitHub profile (github_profile_url) and `override:<hash>` (override_merge). A
+    `split` override detaches identity_b from every key it shares with identity_a
+    (identity_a when identity_b is the GitHub account owning the login key).
 -#}
 with
 
@@ -91,45 +93,68 @@ username_evidence as (
     where accounts.identity_kind = 'discourse'
 ),
 
--- a commenter's website that is a GitHub profile (https://github.com/octocat) names the account
-profile_evidence as (
+-- a commenter's website that is a GitHub profile (https://github.com/octocat) names the
+-- account: only a login seen as a GitHub account here (issues, comments, stars, events) and
+-- not an organization, and only while few identities link it (a project's or employer's
+-- organization page linked by many people is not anyone's profile)
+profile_links as (
     select distinct
-        identity_ref,
-        'username:github:' || lower(
+        activities.identity_ref,
+        lower(
             regexp_extract(
-                actor_profile_url,
+                activities.actor_profile_url,
                 '^https?://(?:www\.)?github\.com/([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/?$',
                 1
             )
-        ) as evidence_key,
-        'github_profile_url' as rule
+        ) as login
     from activities
     where
-        actor_profile_url is not null
-        and regexp_matches(actor_profile_url, '^https?://(?:www\.)?github\.com/[A-Za-z0-9][A-Za-z0-9-]{0,38}/?$')
-        and not regexp_matches(identity_ref, '^(github|site):')
+        activities.actor_profile_url is not null
+        and regexp_matches(
+            activities.actor_profile_url, '^https?://(?:www\.)?github\.com/[A-Za-z0-9][A-Za-z0-9-]{0,38}/?$'
+        )
+        and not regexp_matches(activities.identity_ref, '^(github|site):')
 ),
 
-numbered_overrides as (
+profile_evidence as (
     select
-        *,
-        row_number() over (order by identity_a, identity_b) as override_number
+        profile_links.identity_ref,
+        'username:github:' || profile_links.login as evidence_key,
+        'github_profile_url' as rule
+    from profile_links
+    inner join accounts
+        on
+            accounts.identity_kind = 'github'
+            and profile_links.login = accounts.username
+    left join profiles
+        on profile_links.login = profiles.login
+    where coalesce(profiles.user_type, 'User') = 'User'
+    qualify count(*) over (partition by profile_links.login) <= {{ var('max_profile_url_links', 3) }}
+),
+
+-- override keys are a hash of the row, so adding a row does not renumber the others
+keyed_overrides as (
+    select
+        lower(trim(action)) as action,
+        lower(trim(identity_a)) as identity_a,
+        lower(trim(identity_b)) as identity_b,
+        'override:' || left(md5(lower(trim(identity_a)) || '|' || lower(trim(identity_b))), 12) as evidence_key
     from overrides
 ),
 
 override_evidence as (
     select
-        lower(trim(identity_a)) as identity_ref,
-        'override:' || override_number as evidence_key,
+        identity_a as identity_ref,
+        evidence_key,
         'override_merge' as rule
-    from numbered_overrides
+    from keyed_overrides
     where action = 'merge'
-    union all
+    union
     select
-        lower(trim(identity_b)) as identity_ref,
-        'override:' || override_number as evidence_key,
+        identity_b as identity_ref,
+        evidence_key,
         'override_merge' as rule
-    from numbered_overrides
+    from keyed_overrides
     where action = 'merge'
 ),
 
@@ -141,17 +166,22 @@ automatic as (
     select * from profile_evidence
 ),
 
--- split overrides: identity_b loses every key it shares with identity_a
+-- split overrides: the two identities stop sharing any key. The key is taken from
+-- identity_b, unless identity_b owns it (a GitHub account's own login key): then from
+-- identity_a, so whatever else names that login still reaches the account
 detached as (
     select
-        evidence_b.identity_ref,
-        evidence_b.evidence_key
-    from numbered_overrides as splits
+        evidence_b.evidence_key,
+        case
+            when evidence_b.rule = 'github_login' then evidence_a.identity_ref
+            else evidence_b.identity_ref
+        end as identity_ref
+    from keyed_overrides as splits
     inner join automatic as evidence_a
-        on lower(trim(splits.identity_a)) = evidence_a.identity_ref
+        on splits.identity_a = evidence_a.identity_ref
     inner join automatic as evidence_b
         on
-            lower(trim(splits.identity_b)) = evidence_b.identity_ref
+            splits.identity_b = evidence_b.identity_ref
             and evidence_a.evidence_key = evidence_b.evidence_key
     where splits.action = 'split'
 ),

@@ -67,7 +67,11 @@ final as (
             and keyed.occurred_at >= coalesce(organizations.valid_from, cast('-infinity' as timestamp))
             and keyed.occurred_at < coalesce(organizations.valid_to, cast('infinity' as timestamp))
     qualify row_number() over (
-        partition by keyed.activity_key order by organizations.valid_from desc nulls last
+        partition by keyed.activity_key
+        order by
+            organizations.evidence = 'override' desc,
+            organizations.valid_from desc nulls last,
+            organizations.organization asc
     ) = 1
 )
 

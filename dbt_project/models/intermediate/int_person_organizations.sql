@@ -5,8 +5,9 @@
     one takes over from its first use. Without email evidence, a GitHub profile's company
     (matched to a known email domain when its name is that domain's first label: "@northwind-
     robotics", "Northwind Robotics GmbH" → northwind-robotics.example.com). org_overrides win:
-    an email_domain row renames a domain's organization, an identity row replaces the
-    person's organizations with its own period.
+    an email_domain row renames a domain's organization for the activities in its period, an
+    identity row gives the person that organization within its period (evidence `override`,
+    preferred over the automatic periods where both apply).
 -#}
 {{ config(materialized='table') }}
 
@@ -16,32 +17,48 @@ identities as (
     select * from {{ ref('int_identities') }}
 ),
 
+activities as (
+    select * from {{ ref('int_activities') }}
+),
+
 overrides as (
     select * from {{ ref('org_overrides') }}
 ),
 
-domain_evidence as (
+-- every activity under a business address, renamed by an email_domain override in force then
+domain_activities as (
     select
         identities.person_id,
-        coalesce(lower(trim(overrides.organization)), identities.business_domain) as organization,
-        min(identities.first_seen_at) as first_at,
-        max(identities.last_seen_at) as last_at
-    from identities
+        activities.occurred_at,
+        coalesce(lower(trim(overrides.organization)), identities.business_domain) as organization
+    from activities
+    inner join identities
+        on activities.identity_ref = identities.identity_ref
     left join overrides
         on
             overrides.match_type = 'email_domain'
-            and lower(trim(overrides.match_value)) = identities.business_domain
-            and identities.first_seen_at >= coalesce(overrides.valid_from, '-infinity'::timestamp)
-            and identities.first_seen_at < coalesce(overrides.valid_to, 'infinity'::timestamp)
+            and identities.business_domain = lower(trim(overrides.match_value))
+            and activities.occurred_at >= coalesce(overrides.valid_from, '-infinity'::timestamp)
+            and activities.occurred_at < coalesce(overrides.valid_to, 'infinity'::timestamp)
     where identities.business_domain is not null and not identities.is_bot
-    group by identities.person_id, coalesce(lower(trim(overrides.organization)), identities.business_domain)
+),
+
+domain_evidence as (
+    select
+        person_id,
+        organization,
+        min(occurred_at) as first_at,
+        max(occurred_at) as last_at
+    from domain_activities
+    group by person_id, organization
 ),
 
 known_domains as (
-    select distinct
-        organization,
-        split_part(organization, '.', 1) as first_label
+    select
+        split_part(organization, '.', 1) as first_label,
+        min(organization) as organization
     from domain_evidence
+    group by split_part(organization, '.', 1)
 ),
 
 companies as (
@@ -80,7 +97,9 @@ company_evidence as (
     where
         companies.company_slug != ''
         and companies.person_id not in (select domain_evidence.person_id from domain_evidence)
-    qualify row_number() over (partition by companies.person_id order by companies.last_at desc) = 1
+    qualify row_number() over (
+        partition by companies.person_id order by companies.last_at desc, companies.company_slug asc
+    ) = 1
 ),
 
 automatic as (
@@ -133,11 +152,12 @@ override_periods as (
             and lower(trim(overrides.match_value)) = identities.identity_ref
 ),
 
+-- both kinds are kept: an override wins inside its own period only (int_person_activities,
+-- dim_contributors pick the override first where both apply)
 periods as (
     select * from override_periods
     union all
     select * from automatic_periods
-    where person_id not in (select override_periods.person_id from override_periods)
 ),
 
 final as (

@@ -16,6 +16,7 @@ _CONNECTORS: dict[str, str] = {
     "git": "townsquare.connectors.git:GitConnector",
     "github": "townsquare.connectors.github:GitHubConnector",
     "gharchive": "townsquare.connectors.gharchive:GhArchiveConnector",
+    "crm": "townsquare.connectors.crm:CrmConnector",
 }
 
 

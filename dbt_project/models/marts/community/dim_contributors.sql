@@ -26,7 +26,12 @@ persons as (
         -- the GitHub profile's name first, else the name of the most active identity
         arg_max(
             display_name,
-            (identity_kind = 'github' and display_name is not null, display_name is not null, activities)
+            (
+                identity_kind = 'github' and display_name is not null,
+                display_name is not null,
+                activities,
+                identity_ref
+            )
         ) as display_name,
         bool_or(is_bot) as is_bot,
         bool_or(is_staff) as is_staff,
@@ -57,7 +62,10 @@ current_organizations as (
         organization_name
     from organizations
     where is_current
-    qualify row_number() over (partition by person_id order by valid_from desc nulls last, organization asc) = 1
+    qualify row_number() over (
+        partition by person_id
+        order by evidence = 'override' desc, valid_from desc nulls last, organization asc
+    ) = 1
 ),
 
 core_now as (
