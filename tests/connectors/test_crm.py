@@ -492,6 +492,7 @@ def test_semicolon_tab_and_excel_sep_line(tmp_path: Path) -> None:
         ({"amount": "12", "currency": ""}, "currency: required when amount is given ('12')"),
         ({"currency": "EURO"}, "currency: not a 3-letter ISO 4217 code ('EURO')"),
         ({"currency": "€"}, "currency: not a 3-letter ISO 4217 code ('€')"),
+        ({"currency": "XYZ"}, "currency: unknown ISO 4217 currency ('XYZ')"),
         ({"started_at": "05/03/2024"}, "started_at: not an ISO 8601 date ('05/03/2024')"),
         ({"started_at": ""}, "started_at: missing (required)"),
         ({"started_at": "1899-12-30"}, "started_at: before 1990 ('1899-12-30')"),
@@ -535,6 +536,7 @@ def test_bad_subscription_values_are_quarantined_with_column_and_value(
         ({"amount": "12.500"}, {"amount": Decimal("12.50")}),
         ({"amount": "", "currency": ""}, {"amount": None, "currency": None}),
         ({"status": "Canceled"}, {"status": "cancelled"}),
+        ({"currency": "chf"}, {"currency": "CHF"}),
         ({"ended_at": "2024-02-01"}, {"ended_at": datetime(2024, 2, 1, tzinfo=UTC)}),
         (
             {"started_at": "2024-02-01T10:00:00-05:00"},

@@ -163,6 +163,19 @@ _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _AMOUNT = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?$|^[+-]?\.\d+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+ISO_4217 = frozenset(
+    """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD
+    BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP
+    DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR
+    IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD
+    MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB
+    PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD
+    SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS
+    VED VES VND VUV WST XAF XCD XCG XDR XOF XPF YER ZAR ZMW ZWG ZWL
+    """.split()  # noqa: SIM905 (a block of codes reads better than a 180-item list)
+)
+"""Active ISO 4217 currency codes (precious metals, fund and test codes left out)."""
 
 
 class CrmFormatError(ValueError):
@@ -440,6 +453,8 @@ def _currency(value: Any) -> str | None:
     upper = text.upper()
     if not _CURRENCY.match(upper):
         raise _Bad(f"not a 3-letter ISO 4217 code ({_show(text)})")
+    if upper not in ISO_4217:
+        raise _Bad(f"unknown ISO 4217 currency ({_show(text)})")
     return upper
 
 
