@@ -104,6 +104,7 @@ from typing import IO, Any, ClassVar
 
 from townsquare.connectors.base import Connector, ConnectorContext
 from townsquare.records import Item, Rejected, Row
+from townsquare.schemas import ENTITIES
 from townsquare.text import parse_since
 
 log = logging.getLogger(__name__)
@@ -112,37 +113,12 @@ ACCOUNTS = "accounts"
 SUBSCRIPTIONS = "subscriptions"
 SUFFIXES = (".csv", ".parquet")
 
+# the export's columns are the raw entities' columns (townsquare.schemas is the contract)
 COLUMNS: dict[str, tuple[str, ...]] = {
-    ACCOUNTS: (
-        "account_id",
-        "name",
-        "domains",
-        "website",
-        "industry",
-        "country",
-        "segment",
-        "created_at",
-        "updated_at",
-    ),
-    SUBSCRIPTIONS: (
-        "subscription_id",
-        "account_id",
-        "product_kind",
-        "product",
-        "plan",
-        "started_at",
-        "ended_at",
-        "amount",
-        "currency",
-        "status",
-        "updated_at",
-    ),
+    e: tuple(ENTITIES[e].data_columns) for e in (ACCOUNTS, SUBSCRIPTIONS)
 }
-REQUIRED: dict[str, tuple[str, ...]] = {
-    ACCOUNTS: ("account_id", "name"),
-    SUBSCRIPTIONS: ("subscription_id", "account_id", "product_kind", "started_at"),
-}
-KEY = {ACCOUNTS: "account_id", SUBSCRIPTIONS: "subscription_id"}
+REQUIRED: dict[str, tuple[str, ...]] = {e: ENTITIES[e].required for e in (ACCOUNTS, SUBSCRIPTIONS)}
+KEY = {e: ENTITIES[e].key[0] for e in (ACCOUNTS, SUBSCRIPTIONS)}
 PRODUCT_KINDS = ("support", "training", "other")
 STATUSES = ("active", "cancelled", "expired", "trial", "pending")
 STATUS_ALIASES = {"canceled": "cancelled"}
