@@ -12,7 +12,7 @@ export GX_ANALYTICS_ENABLED := false
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: setup demo test lint format lock expectations clean help
+.PHONY: setup browser demo test lint format lock expectations clean help
 
 help:
 	@echo "make demo   - set up and run the demo (bundled samples -> lake -> dbt -> checks)"
@@ -32,7 +32,17 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/townsquare demo
 
-test: setup
+# The dashboard's browser test drives Debian's Chromium (headless) through Playwright;
+# Playwright's own browser download is not used.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the dashboard browser test"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		( $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			$$SUDO apt-get install -y -qq chromium >/dev/null ) \
+		|| echo "warning: chromium could not be installed: the browser tests will be skipped"; }
+
+test: setup browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: setup

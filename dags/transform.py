@@ -1,4 +1,5 @@
-"""Airflow DAG ``transform``: dbt over the lake (through Cosmos), then the mart checks.
+"""Airflow DAG ``transform``: dbt over the lake (through Cosmos), the dbt docs, the mart
+checks, publishing (read-only snapshot + Parquet + docs, one atomic flip) and the dashboard.
 
 Scheduled on the raw-entity assets: any landing (``ingest_*`` DAGs) triggers it.
 dbt runs through astronomer-cosmos, as chosen by ``$TOWNSQUARE_DBT_EXECUTION_MODE``
@@ -6,7 +7,8 @@ dbt runs through astronomer-cosmos, as chosen by ``$TOWNSQUARE_DBT_EXECUTION_MOD
 running ``dbt build``; ``watcher``/``local`` render one task per dbt node with Cosmos
 from ``dbt_project/target/manifest.json``. Every task that touches the DuckDB
 warehouse runs in the one-slot ``duckdb_writer`` pool. dbt and Great Expectations are
-imported inside the tasks only.
+imported inside the tasks only. A failed build or check stops the run before ``publish``:
+BI readers keep the previous release and the previous dashboard.
 """
 
 from __future__ import annotations
@@ -43,15 +45,34 @@ def transform() -> None:
         )
 
     @task(pool=orch.POOL)
+    def dbt_docs() -> str:
+        """``dbt docs generate --static``: the page published beside the dashboard."""
+        with orch.fail_fast():
+            return orch.generate_docs()
+
+    @task(pool=orch.POOL)
     def check_marts() -> dict[str, Any]:
         """Great Expectations suites on the marts; a failure stops publishing."""
         with orch.fail_fast():
             return orch.check_marts(orch.runtime_paths()[1])
 
+    @task(pool=orch.POOL)
+    def publish(docs_file: str) -> dict[str, Any]:
+        """The checked marts as a new release: snapshot, Parquet, docs; then the flip."""
+        with orch.fail_fast():
+            return orch.publish_marts(docs_file)
+
+    @task
+    def dashboard(release: dict[str, Any]) -> str:
+        """The executive dashboard, rendered from the release just published."""
+        with orch.fail_fast():
+            return orch.render_dashboard()
+
+    docs = dbt_docs()
     checked = check_marts()
-    dbt >> checked
-    # Next issue: publish (read-only snapshot + Parquet, atomic swap) and render the
-    # dashboard, both downstream of `checked`:  checked >> publish() >> dashboard()
+    released = publish(docs)
+    dbt >> docs >> checked >> released
+    dashboard(released)
 
 
 transform()

@@ -180,10 +180,15 @@ def test_transform_is_scheduled_on_any_raw_asset_and_serializes_warehouse_tasks(
         "raw_subscriptions",
         "raw_trackbacks",
     ]
-    assert set(dag.task_ids) == {"dbt", "check_marts"}  # build mode: one dbt task
-    assert dag.get_task("dbt").pool == "duckdb_writer"
-    assert dag.get_task("check_marts").pool == "duckdb_writer"
-    assert dag.get_task("check_marts").upstream_task_ids == {"dbt"}
+    # build mode: one dbt task, then docs, the checks, publishing and the dashboard
+    assert set(dag.task_ids) == {"dbt", "dbt_docs", "check_marts", "publish", "dashboard"}
+    for writer in ("dbt", "dbt_docs", "check_marts", "publish"):
+        assert dag.get_task(writer).pool == "duckdb_writer", writer
+    assert dag.get_task("dashboard").pool == "default_pool"  # reads the published snapshot
+    assert dag.get_task("dbt_docs").upstream_task_ids == {"dbt"}
+    assert dag.get_task("check_marts").upstream_task_ids == {"dbt_docs"}
+    assert dag.get_task("publish").upstream_task_ids == {"check_marts", "dbt_docs"}
+    assert dag.get_task("dashboard").upstream_task_ids == {"publish"}
 
 
 def test_transform_runs_dbt_build_through_cosmos_by_default(config: Path) -> None:

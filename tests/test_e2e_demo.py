@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from datetime import UTC, datetime
@@ -467,3 +468,317 @@ def test_customers_and_revenue_match_the_crm_export(demo: dict) -> None:
     assert community == expected
     assert len(community) >= 5
     assert not [a for a in accounts if "gmail.com" in a["domains"] and a["account_id"] in community]
+
+
+# -- publishing: what BI tools and executives see ---------------------------------------------
+
+NEW_MAIL = """\
+From ines@newcomer.example Mon Nov 02 09:00:00 2026
+From: Ines Newcomer <ines@newcomer.example>
+To: lumen-dev@lists.lumen.example
+Subject: First steps with Lumen
+Date: Mon, 02 Nov 2026 09:00:00 +0000
+Message-ID: <publish-test-1@newcomer.example>
+
+How do I build Lumen from source?
+
+From omar@otherco.example Mon Nov 02 11:00:00 2026
+From: Omar Other <omar@otherco.example>
+To: lumen-dev@lists.lumen.example
+Subject: Re: First steps with Lumen
+Date: Mon, 02 Nov 2026 11:00:00 +0000
+Message-ID: <publish-test-2@otherco.example>
+In-Reply-To: <publish-test-1@newcomer.example>
+
+Run make, then make install.
+
+"""
+
+
+def _published_state(published: Path) -> dict:
+    """Everything a reader could see: where `current` points, the snapshot's and the
+    dashboard's bytes and times, the releases on disk."""
+    import hashlib
+
+    snapshot = published / "townsquare.duckdb"
+    dashboard = published / "dashboard.html"
+    return {
+        "current": os.readlink(published / "current"),
+        "releases": sorted(p.name for p in (published / "releases").iterdir()),
+        "snapshot": hashlib.sha256(snapshot.read_bytes()).hexdigest(),
+        "dashboard": hashlib.sha256(dashboard.read_bytes()).hexdigest(),
+        "dashboard_mtime": dashboard.stat().st_mtime_ns,
+    }
+
+
+@pytest.fixture
+def demo_copy(demo: dict, tmp_path: Path) -> dict:
+    """A copy of the demo's lake, warehouse and published folder to build again into."""
+    import shutil
+
+    home = tmp_path / "home"
+    home.mkdir()
+    for name in ("lake", "published"):
+        shutil.copytree(Path(demo["home"]) / name, home / name, symlinks=True)
+    shutil.copy(demo["warehouse"], home / "warehouse.duckdb")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOWNSQUARE_")}
+    env["DBT_TARGET_PATH"] = str(tmp_path / "target")  # not dbt_project/target
+    env["DBT_LOG_PATH"] = str(tmp_path / "dbt-logs")
+    return {"home": home, "published": home / "published", "env": env, "tmp": tmp_path}
+
+
+def _cli(copy: dict, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "townsquare.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env or copy["env"],
+        timeout=900,
+        check=False,
+    )
+
+
+def _build(copy: dict, env: dict | None = None) -> subprocess.CompletedProcess:
+    home = copy["home"]
+    return _cli(
+        copy,
+        "build",
+        "--lake",
+        str(home / "lake"),
+        "--warehouse",
+        str(home / "warehouse.duckdb"),
+        "--publish",
+        str(copy["published"]),
+        env=env,
+    )
+
+
+def test_the_demo_publishes_a_snapshot_parquet_docs_and_the_dashboard(demo: dict) -> None:
+    published = Path(demo["published"])
+    release = demo["build"]["release"]
+    assert demo["dashboard"] == str(published / "dashboard.html")
+    assert os.readlink(published / "current") == f"releases/{release['release_id']}"
+    with duckdb.connect(str(published / "townsquare.duckdb"), read_only=True) as con:
+        counts = {
+            t: con.execute(f"select count(*) from marts.{t}").fetchall()[0][0]
+            for (t,) in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts'"
+            ).fetchall()
+        }
+        undocumented = con.execute(
+            "select table_name || '.' || column_name from duckdb_columns() "
+            "where schema_name = 'marts' and coalesce(comment, '') = ''"
+        ).fetchall()
+    # the snapshot holds exactly what the checked warehouse's marts held
+    assert counts == demo["build"]["marts"] == release["marts"]
+    assert undocumented == []  # every column carries its dbt description for BI tools
+    for mart, rows in counts.items():
+        parquet = published / "parquet" / f"{mart}.parquet"
+        assert duckdb.sql(f"select count(*) from '{parquet}'").fetchall() == [(rows,)]
+    docs = (published / "docs" / "index.html").read_text(encoding="utf-8")
+    assert "fct_contributors_monthly" in docs
+    salt = (Path(demo["lake"]) / "_state" / "identity_salt").read_text().strip()
+    for path in (published / "current").rglob("*"):  # the secret salt is never published
+        if path.is_file() and path.suffix in (".html", ".json"):
+            assert salt not in path.read_text(encoding="utf-8"), path
+    html = (published / "dashboard.html").read_text(encoding="utf-8")
+    assert release["release_id"] in html
+    markup = re.sub(r"<script\b.*?</script>", "", html, flags=re.S)  # plotly.js mentions URLs
+    assert not re.search(r"""(?:src|href)=["']https?://""", markup)
+    assert not re.search(r"""<script[^>]+src=""", html)  # every script is inline
+
+
+def test_bi_clients_read_the_same_numbers_from_the_published_marts(demo: dict) -> None:
+    """The README's recipes: DuckDB CLI, Python, SQLAlchemy (Superset's duckdb-engine), Parquet."""
+    import pyarrow.parquet as pq
+    import sqlalchemy as sa
+
+    published = Path(demo["published"])
+    snapshot = published / "townsquare.duckdb"
+    query = "select count(*), sum(score) from marts.fct_leads"
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        expected = con.execute(query).fetchall()[0]
+    assert expected[0] > 0
+
+    cli = Path(sys.executable).parent / "duckdb"  # the DuckDB CLI (PyPI duckdb-cli, 1.5)
+    out = subprocess.run(
+        [str(cli), "-readonly", "-csv", "-noheader", str(snapshot), "-c", query],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    count, total = out.split(",")
+    assert (int(count), float(total)) == (expected[0], pytest.approx(expected[1]))
+
+    code = (  # Superset: SQLAlchemy URI + engine parameters, in a process of its own
+        "import sqlalchemy as sa, sys\n"
+        f"e = sa.create_engine('duckdb:///{snapshot}', connect_args={{'read_only': True}})\n"
+        "with e.connect() as c:\n"
+        f"    print(list(c.execute(sa.text({query!r})).one()))\n"
+        "    try:\n"
+        "        c.execute(sa.text('create table marts.x (a int)'))\n"
+        "    except Exception as exc:\n"
+        "        print('refused', type(exc).__name__)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    first, second = proc.stdout.splitlines()
+    assert json.loads(first)[0] == expected[0]
+    assert json.loads(first)[1] == pytest.approx(expected[1])
+    assert second.startswith("refused")  # read-only: a BI tool cannot write
+    assert sa  # the driver is installed in the test environment
+
+    table = pq.read_table(published / "parquet" / "fct_leads.parquet")
+    assert table.num_rows == expected[0]
+    assert sum(table.column("score").to_pylist()) == pytest.approx(expected[1])
+
+
+def test_readers_never_fail_nor_see_a_mix_while_a_build_publishes(demo_copy: dict) -> None:
+    """Two reader processes query the published marts throughout a full build and publish."""
+    copy = demo_copy
+    published, tmp = copy["published"], copy["tmp"]
+    before = _published_state(published)
+    mbox = tmp / "new-mail.mbox"
+    mbox.write_text(NEW_MAIL)
+    landed = _cli(
+        copy, "ingest", "mbox", str(mbox), "--name", "late-list",
+        "--lake", str(copy["home"] / "lake"),
+    )  # fmt: skip
+    assert landed.returncode == 0, landed.stderr[-2000:]
+
+    stop = tmp / "stop"
+    readers = {}
+    reader = Path(__file__).parent / "snapshot_reader.py"
+    for mode in ("fresh", "held"):
+        out = tmp / f"{mode}.jsonl"
+        readers[mode] = (
+            subprocess.Popen(
+                [sys.executable, str(reader), str(published), str(stop), str(out), mode]
+            ),
+            out,
+        )
+    deadline = time.monotonic() + 60
+    while not all(out.exists() and out.read_text().count("\n") >= 3 for _, out in readers.values()):
+        assert time.monotonic() < deadline, "the readers did not start"
+        time.sleep(0.1)
+    built = _build(copy)
+    time.sleep(1.0)  # a few rounds on the new release
+    stop.touch()
+    for proc, _ in readers.values():
+        assert proc.wait(timeout=60) == 0
+    assert built.returncode == 0, built.stderr[-3000:]
+
+    after = _published_state(published)
+    old_id = before["current"].rsplit("/", 1)[1]
+    new_id = after["current"].rsplit("/", 1)[1]
+    assert new_id != old_id
+    expected = {
+        rid: json.loads((published / "releases" / rid / "release.json").read_text())["marts"]
+        for rid in (old_id, new_id)
+    }
+    changed = [m for m in expected[new_id] if expected[new_id][m] != expected[old_id].get(m)]
+    assert len(changed) >= 4, changed  # so a mix of the two would show in the counts
+
+    rounds = {mode: [json.loads(line) for line in out.read_text().splitlines()]
+              for mode, (_, out) in readers.items()}  # fmt: skip
+    for mode, rows in rounds.items():
+        assert [r["error"] for r in rows if "error" in r] == [], mode
+        for r in rows:
+            assert r["marts"] == expected[r["release_id"]], (mode, r["release_id"])
+            if "parquet" in r:
+                assert len(r["parquet"]["releases"]) == 1
+                assert r["parquet"]["marts"] == expected[r["parquet"]["releases"][0]]
+    seen_fresh = [r["release_id"] for r in rounds["fresh"]]
+    assert seen_fresh[0] == old_id and seen_fresh[-1] == new_id  # it read across the flip
+    assert seen_fresh == sorted(seen_fresh)  # never back to the old one
+    assert {r["release_id"] for r in rounds["held"]} == {old_id}  # an open reader keeps its own
+    print(
+        f"\nreaders during build+publish: fresh {len(rounds['fresh'])} rounds, "
+        f"held {len(rounds['held'])} rounds, 0 errors",
+        file=sys.stderr,
+    )
+
+
+def test_a_failed_mart_check_or_build_leaves_the_published_release_untouched(
+    demo_copy: dict,
+) -> None:
+    import shutil
+
+    from townsquare.paths import expectations_dir
+
+    copy = demo_copy
+    published, tmp = copy["published"], copy["tmp"]
+    before = _published_state(published)
+
+    # a mart check that fails on this data: at most 1 lead
+    strict = tmp / "expectations"
+    shutil.copytree(expectations_dir(), strict)
+    suite_path = strict / "marts" / "fct_leads.json"
+    suite = json.loads(suite_path.read_text())
+    suite["expectations"].append(
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"max_value": 1}}
+    )
+    suite_path.write_text(json.dumps(suite))
+    env = {**copy["env"], "TOWNSQUARE_EXPECTATIONS_DIR": str(strict)}
+    failed = _build(copy, env=env)
+    assert failed.returncode != 0
+    reason = failed.stderr.strip().splitlines()[-1]
+    assert "mart checks failed" in reason and "fct_leads" in reason, reason
+    assert _published_state(published) == before
+    assert not list((published / "releases").glob(".staging-*"))
+
+    # a build that fails in dbt: a corrupt Parquet file in the lake
+    bad = copy["home"] / "lake" / "raw" / "blog_posts" / "source=broken" / "ingest_date=2026-11-01"
+    bad.mkdir(parents=True)
+    (bad / "x-0.parquet").write_bytes(b"PAR1 this is not parquet PAR1")
+    failed = _build(copy)
+    assert failed.returncode != 0
+    assert "dbt build failed" in failed.stderr.strip().splitlines()[-1]
+    assert _published_state(published) == before
+
+
+def test_the_demo_dashboard_renders_every_chart_in_chromium(demo: dict) -> None:
+    """Headless Chromium opens the published dashboard of the demo: no console error, no
+    request leaving the file, every chart drawn with data points; screenshots are kept."""
+    import dashboard_browser as db
+
+    html = Path(demo["dashboard"])
+    artifacts = db.artifacts_dir()
+    report = db.inspect_dashboard(html, artifacts / "dashboard-demo.png", viewport=(1366, 900))
+    assert report.errors == []
+    assert report.external_requests == []
+    assert set(report.points) >= {
+        "contributors_active",
+        "contributors_new",
+        "community_funnel",
+        "funnel_rates",
+        "cohort_retention",
+        "response_times",
+        "health_factors",
+        "conversation_focus",
+        "inbound_reach",
+        "monetization_funnel",
+        "benchmark",
+        "revenue_by_channel",
+        "top_leads",
+    }
+    assert {chart: n for chart, n in report.points.items() if n == 0} == {}
+    assert (artifacts / "dashboard-demo.png").stat().st_size > 50_000
+    # filtered to one channel, the page still draws without errors
+    forum = db.inspect_dashboard(
+        html,
+        artifacts / "dashboard-demo-forum.png",
+        viewport=(1920, 1080),
+        actions=[db.select_filters(channel="forum")],
+    )
+    assert forum.errors == []
+    assert forum.points["contributors_active"] > 0
+    # the dbt docs page published beside it opens offline too: nothing but the file loads
+    docs = Path(demo["published"]) / "docs" / "index.html"
+    with db.launch() as browser:
+        page = browser.new_page()
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(docs.resolve().as_uri(), wait_until="load")
+        page.wait_for_function("() => document.body.innerText.includes('Exposures')")
+        page.screenshot(path=str(artifacts / "dbt-docs.png"))
+    assert requests and all(url.startswith(db.LOCAL_SCHEMES) for url in requests), requests

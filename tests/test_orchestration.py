@@ -539,7 +539,8 @@ def test_transform_dag_fails_without_retrying_on_a_broken_config(
     started = time.monotonic()
     with pytest.raises(
         RuntimeError,
-        match=r"DAG transform ended failed \(failed: dbt; upstream_failed: check_marts\)",
+        match=r"DAG transform ended failed \(failed: dbt; upstream_failed: check_marts, "
+        r"dashboard, dbt_docs, publish\)",
     ):
         orch.run_dag(dags["transform"], say=lambda _m: None)
     assert time.monotonic() - started < 60  # Cosmos' task failed at once, no retry wait
@@ -621,7 +622,19 @@ def test_run_all_runs_ingest_then_transform_and_keeps_stdout_clean(
     assert summary["warehouse"] == str(config_env.parent / "wh" / "wh.duckdb")
     assert list(summary["dags"]) == ["ingest_blog", "transform"]
     assert summary["dags"]["ingest_blog"]["state"] == "success"
-    assert summary["dags"]["transform"]["tasks"] == {"dbt": "success", "check_marts": "success"}
+    assert summary["dags"]["transform"]["tasks"] == {
+        "dbt": "success",
+        "dbt_docs": "success",
+        "check_marts": "success",
+        "publish": "success",
+        "dashboard": "success",
+    }
+    # published beside the warehouse: snapshot, Parquet, docs and the dashboard
+    published = config_env.parent / "wh" / "published"
+    assert (published / "townsquare.duckdb").exists()
+    assert (published / "parquet" / "fct_activities.parquet").exists()
+    assert (published / "docs" / "index.html").exists()
+    assert "townsquare-data" in (published / "dashboard.html").read_text()
     assert "  tiny-blog: raw_blog_posts: 2 rows, 0 quarantined" in messages
     import duckdb
 

@@ -1,4 +1,10 @@
-"""Build the warehouse: dbt (in-process) over the lake, then the mart checks."""
+"""Build the warehouse: dbt (in-process) over the lake, the mart checks, then publishing.
+
+Order matters: ``dbt build`` -> ``dbt docs generate`` -> Great Expectations mart checks ->
+publish (read-only snapshot + Parquet + docs, one atomic flip) -> dashboard. A failure at
+any step before the flip publishes nothing: readers keep the previous release and the
+previous dashboard.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +33,12 @@ class BuildResult:
     """Counts of dbt results by status (success, pass, warn, error, fail, skipped)."""
     marts: dict[str, int] = field(default_factory=dict)
     """Row counts of every mart table."""
+    release: dict[str, Any] | None = None
+    """The published release (see townsquare.publish.Release.to_json), when published."""
+    dashboard: str | None = None
+    """The dashboard file, when rendered."""
+    docs: str | None = None
+    """The published dbt docs page, when generated."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -34,6 +46,9 @@ class BuildResult:
             "seconds": round(self.seconds, 3),
             "nodes": self.nodes,
             "marts": self.marts,
+            "release": self.release,
+            "dashboard": self.dashboard,
+            "docs": self.docs,
         }
 
 
@@ -124,8 +139,11 @@ def build(
     progress: Progress | None = None,
     check: bool = True,
     target_path: str | None = None,
+    publish_dir: str | None = None,
+    docs: bool = True,
 ) -> BuildResult:
-    """``dbt build`` over the lake into ``warehouse``, then the mart quality checks.
+    """``dbt build`` over the lake into ``warehouse``, the mart checks, then (with
+    ``publish_dir``) publishing and the dashboard.
 
     ``target_path``: dbt's target folder (default ``dbt_project/target``); separate runs
     at the same time (tests) give each their own.
@@ -140,14 +158,108 @@ def build(
     for r in getattr(result.result, "results", None) or []:
         nodes[str(r.status)] = nodes.get(str(r.status), 0) + 1
     marts = mart_row_counts(warehouse)
+    docs_file = None
+    if docs and publish_dir:
+        docs_file = generate_docs(
+            lake, warehouse, progress=progress, target_path=target_path, compile=False
+        )
     if check:
         from townsquare.quality import check_marts
 
         say("checking the marts")
         check_marts(warehouse)
-    return BuildResult(
-        warehouse=warehouse, seconds=time.monotonic() - started, nodes=nodes, marts=marts
-    )
+    out = BuildResult(warehouse=warehouse, seconds=0.0, nodes=nodes, marts=marts)
+    if publish_dir:
+        if not check:
+            raise BuildError(
+                "publishing needs the mart checks: unchecked marts are never published"
+            )
+        release, dashboard = publish_and_render(
+            warehouse, publish_dir, docs_file=docs_file, progress=progress
+        )
+        out.release = release.to_json()
+        out.docs = release.docs
+        out.dashboard = dashboard
+    out.seconds = time.monotonic() - started
+    return out
+
+
+def generate_docs(
+    lake: str,
+    warehouse: str,
+    *,
+    progress: Progress | None = None,
+    target_path: str | None = None,
+    compile: bool = True,
+) -> str:
+    """``dbt docs generate --static``: one self-contained page (manifest and catalog inside).
+
+    ``compile=False`` reuses the manifest a ``dbt build`` just wrote to ``target_path``.
+    The identity salt is inlined into compiled SQL; it is redacted from the page, which is
+    published. Returns the page's path.
+    """
+    say = progress or (lambda _m: None)
+    say("generating the dbt docs")
+    args = ["docs", "generate", "--static"]
+    if not compile:
+        args.append("--no-compile")
+    run_dbt(args, lake=lake, warehouse=warehouse, progress=progress, target_path=target_path)
+    target = Path(target_path or os.environ.get("DBT_TARGET_PATH") or "target")
+    page = (target if target.is_absolute() else dbt_project_dir() / target) / "static_index.html"
+    if not page.exists():
+        raise BuildError(f"dbt docs generate wrote no {page}")
+    salt = identity_salt(lake)
+    if salt:
+        text = page.read_text(encoding="utf-8")
+        if salt in text:
+            page.write_text(text.replace(salt, "<identity salt: redacted>"), encoding="utf-8")
+    return str(page)
+
+
+def identity_salt(lake: str) -> str | None:
+    """The salt the dbt macro ``identity_salt`` uses (the env var, else the lake's file)."""
+    env = os.environ.get("TOWNSQUARE_ID_SALT")
+    if env:
+        return env
+    if "://" in lake:
+        return None
+    path = Path(lake) / "_state" / "identity_salt"
+    return path.read_text(encoding="ascii").strip() if path.exists() else None
+
+
+def publish_and_render(
+    warehouse: str,
+    publish_dir: str,
+    *,
+    docs_file: str | None = None,
+    progress: Progress | None = None,
+) -> tuple[Any, str]:
+    """Publish the (checked) marts, then render the dashboard from the new release."""
+    from townsquare.publish import publish
+
+    release = publish(warehouse, publish_dir, docs_file=docs_file, progress=progress)
+    dashboard = render_published_dashboard(publish_dir, progress=progress)
+    return release, dashboard
+
+
+def render_published_dashboard(
+    publish_dir: str, out: str | None = None, progress: Progress | None = None
+) -> str:
+    """Render the dashboard from the current release (default ``<publish>/dashboard.html``)."""
+    from townsquare.dashboard import render_dashboard
+    from townsquare.publish import DASHBOARD, DOCS, current_release
+
+    release = current_release(publish_dir)
+    if release is None:
+        raise BuildError(f"nothing is published in {publish_dir}: run `townsquare build` first")
+    target = Path(out) if out else Path(publish_dir) / DASHBOARD
+    docs_href = None
+    if release.docs:
+        docs = Path(publish_dir) / DOCS / "index.html"
+        docs_href = os.path.relpath(docs, target.resolve().parent)
+    result = render_dashboard(release.snapshot, target, docs_href=docs_href, progress=progress)
+    (progress or (lambda _m: None))(f"dashboard: {result.path}")
+    return str(result.path)
 
 
 def mart_row_counts(warehouse: str) -> dict[str, int]:

@@ -18,7 +18,13 @@ from typing import Any
 import click
 
 from townsquare import __version__
-from townsquare.config import DEFAULT_HOME, TownsquareConfig, lake_and_warehouse, load_config
+from townsquare.config import (
+    DEFAULT_HOME,
+    TownsquareConfig,
+    lake_and_warehouse,
+    load_config,
+    publish_dir,
+)
 
 
 class Failure(click.ClickException):
@@ -242,22 +248,73 @@ def _check_iso(value: str) -> None:
     "--warehouse",
     help="Working DuckDB file. Default: config, $TOWNSQUARE_WAREHOUSE or ./.townsquare/warehouse.duckdb.",
 )
+@click.option(
+    "--publish",
+    "publish_to",
+    help="Publish folder. Default: config, $TOWNSQUARE_PUBLISH or published/ beside the warehouse.",
+)
+@click.option(
+    "--no-publish", is_flag=True, help="Build and check only; leave the published release as is."
+)
 @click.option("--config", "config_path", help="townsquare.yml.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @_guard
-def build(lake: str | None, warehouse: str | None, config_path: str | None, as_json: bool) -> None:
-    """dbt build over the lake, then the mart checks."""
+def build(
+    lake: str | None,
+    warehouse: str | None,
+    publish_to: str | None,
+    no_publish: bool,
+    config_path: str | None,
+    as_json: bool,
+) -> None:
+    """dbt build over the lake, the mart checks, then publish the marts and the dashboard."""
     from townsquare.build import build as run_build
 
     cfg = _optional_config(config_path)
     lake_path, warehouse_path = lake_and_warehouse(cfg, lake, warehouse)
-    result = run_build(lake_path, warehouse_path, progress=_progress(False))
+    target = None if no_publish else publish_dir(cfg, warehouse_path, publish_to)
+    result = run_build(lake_path, warehouse_path, progress=_progress(False), publish_dir=target)
     if as_json:
         _emit(result.to_json())
+        return
+    for mart, rows in result.marts.items():
+        click.echo(f"{mart}: {rows} rows")
+    click.echo(f"built {result.warehouse} in {result.seconds:.1f}s")
+    if result.release:
+        click.echo(f"published release {result.release['release_id']} to {target}")
+        click.echo(f"  snapshot:  {Path(target, 'townsquare.duckdb')}  (open read-only)")
+        click.echo(f"  parquet:   {Path(target, 'parquet')}/<mart>.parquet")
+        if result.docs:
+            click.echo(f"  dbt docs:  {Path(target, 'docs', 'index.html')}")
+        click.echo(f"  dashboard: {result.dashboard}")
+
+
+@main.command()
+@click.option(
+    "--publish",
+    "publish_from",
+    help="Publish folder. Default: config, $TOWNSQUARE_PUBLISH or published/ beside the warehouse.",
+)
+@click.option("--out", help="HTML file to write. Default: dashboard.html in the publish folder.")
+@click.option("--config", "config_path", help="townsquare.yml.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@_guard
+def dashboard(
+    publish_from: str | None, out: str | None, config_path: str | None, as_json: bool
+) -> None:
+    """Render the executive dashboard (one offline HTML file) from the published marts."""
+    from townsquare.build import render_published_dashboard
+    from townsquare.publish import current_release
+
+    cfg = _optional_config(config_path)
+    _, warehouse_path = lake_and_warehouse(cfg)
+    source = publish_dir(cfg, warehouse_path, publish_from)
+    path = render_published_dashboard(source, out, progress=_progress(as_json))
+    release = current_release(source)
+    if as_json:
+        _emit({"dashboard": path, "release_id": release.release_id if release else None})
     else:
-        for mart, rows in result.marts.items():
-            click.echo(f"{mart}: {rows} rows")
-        click.echo(f"built {result.warehouse} in {result.seconds:.1f}s")
+        click.echo(path)
 
 
 @main.command()

@@ -138,6 +138,11 @@ class TownsquareConfig(BaseModel):
 
     lake: str = f"{DEFAULT_HOME}/lake"
     warehouse: str = f"{DEFAULT_HOME}/warehouse.duckdb"
+    publish: str | None = Field(
+        None,
+        description="Folder the checked marts are published to (read-only DuckDB snapshot, "
+        "Parquet, dbt docs, dashboard); default: `published/` beside the warehouse.",
+    )
     quarantine_threshold: float = Field(
         0.05,
         ge=0,
@@ -193,6 +198,10 @@ class TownsquareConfig(BaseModel):
     def warehouse_path(self) -> str:
         return self.resolve_path(self.warehouse)
 
+    @property
+    def publish_path(self) -> str | None:
+        return self.resolve_path(self.publish) if self.publish else None
+
 
 def lake_and_warehouse(
     cfg: TownsquareConfig | None, lake: str | None = None, warehouse: str | None = None
@@ -215,6 +224,20 @@ def lake_and_warehouse(
         or (cfg.warehouse_path if cfg else f"{DEFAULT_HOME}/warehouse.duckdb")
     )
     return absolute(lake), absolute(warehouse)
+
+
+def publish_dir(cfg: TownsquareConfig | None, warehouse: str, publish: str | None = None) -> str:
+    """Where the marts are published, by precedence: an explicit value, ``$TOWNSQUARE_PUBLISH``,
+    the config's ``publish``, then ``published/`` beside the warehouse. Absolute."""
+    value = (
+        publish
+        or os.environ.get("TOWNSQUARE_PUBLISH")
+        or (cfg.publish_path if cfg else None)
+        or str(Path(warehouse).parent / "published")
+    )
+    if "://" in value:
+        raise ConfigError(f"publish: {value}: the publish folder must be a local path")
+    return str(Path(value).expanduser().resolve())
 
 
 def format_validation_error(exc: ValidationError, origin: str) -> str:

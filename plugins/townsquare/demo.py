@@ -101,6 +101,7 @@ class DemoSummary:
     home: str
     lake: str
     warehouse: str
+    published: str = ""
     ingests: list[IngestResult] = field(default_factory=list)
     build: BuildResult | None = None
     layers: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -121,6 +122,8 @@ class DemoSummary:
             "home": self.home,
             "lake": self.lake,
             "warehouse": self.warehouse,
+            "published": self.published,
+            "dashboard": self.build.dashboard if self.build else None,
             "sources": [r.to_json() for r in self.ingests],
             "build": self.build.to_json() if self.build else None,
             "layers": self.layers,
@@ -224,16 +227,22 @@ class DemoSummary:
                 )
             if m["leads"]:
                 out.append("    top leads: " + "; ".join(f"{o} ({s:.0f})" for o, s in m["leads"]))
-        out += [
-            "",
-            f"Lake:      {self.lake}",
-            f"Warehouse: {self.warehouse}  (marts in schema `marts`)",
-            "Query it read-only from any DuckDB client (BI tool, DuckDB CLI, Python), e.g.",
-            f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{self.warehouse}', "
-            "read_only=True).sql('from marts.fct_inbound_reach_by_site "
-            "order by inbound_links desc limit 10').show()\"",
-            f"Done in {self.seconds:.1f}s.",
-        ]
+        out += ["", f"Lake:      {self.lake}", f"Warehouse: {self.warehouse}  (dbt's working file)"]
+        release = self.build.release if self.build else None
+        if release:
+            snapshot = Path(self.published, "townsquare.duckdb")
+            out += [
+                f"Published: {self.published}  (release {release['release_id']})",
+                f"  snapshot  {snapshot}  (read-only; marts in schema `marts`)",
+                f"  parquet   {Path(self.published, 'parquet')}/<mart>.parquet",
+                f"  dbt docs  {Path(self.published, 'docs', 'index.html')}",
+                "Query the published marts from any DuckDB client (BI tool, DuckDB CLI, Python):",
+                f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{snapshot}', "
+                "read_only=True).sql('from marts.fct_leads limit 5').show()\"",
+            ]
+        out.append(f"Done in {self.seconds:.1f}s.")
+        if self.build and self.build.dashboard:
+            out += ["", f"Dashboard: {self.build.dashboard}"]
         return "\n".join(out)
 
 
@@ -243,7 +252,8 @@ def run_demo(home: str, progress: Progress | None = None) -> DemoSummary:
     root = Path(home).resolve()
     root.mkdir(parents=True, exist_ok=True)
     lake, warehouse = str(root / "lake"), str(root / "warehouse.duckdb")
-    summary = DemoSummary(home=str(root), lake=lake, warehouse=warehouse)
+    published = str(root / "published")
+    summary = DemoSummary(home=str(root), lake=lake, warehouse=warehouse, published=published)
     from townsquare.samples.forum.recorded_server import RecordedServer, demo_site
     from townsquare.samples.repo.git_sample import materialize
 
@@ -258,8 +268,11 @@ def run_demo(home: str, progress: Progress | None = None) -> DemoSummary:
         for i, source in enumerate(sources, 1):
             say(f"[{i}/{len(sources) + 1}] landing {source.name} ({source.type})")
             summary.ingests.append(ingest_source(source, lake=lake, progress=say, credentials={}))
-    say(f"[{len(sources) + 1}/{len(sources) + 1}] building the warehouse (dbt build + mart checks)")
-    summary.build = build(lake, warehouse, progress=say)
+    say(
+        f"[{len(sources) + 1}/{len(sources) + 1}] building the warehouse "
+        "(dbt build, docs, mart checks, publish, dashboard)"
+    )
+    summary.build = build(lake, warehouse, progress=say, publish_dir=published)
     _describe(summary)
     summary.seconds = time.monotonic() - started
     return summary

@@ -303,6 +303,10 @@ def permanent_errors() -> tuple[type[BaseException], ...]:
         errors.append(QualityGateError)
     except ImportError:  # pragma: no cover - quality is part of the package
         pass
+    from townsquare.dashboard import DashboardError
+    from townsquare.publish import PublishError
+
+    errors += [PublishError, DashboardError]
     return tuple(errors)
 
 
@@ -517,6 +521,45 @@ def check_marts(warehouse: str) -> dict[str, Any]:
 
     run_checks(warehouse)
     return {"warehouse": warehouse, "checked": True}
+
+
+def runtime_publish_dir() -> str:
+    """The publish folder for transform tasks (config, $TOWNSQUARE_PUBLISH or beside the
+    warehouse)."""
+    from townsquare.config import publish_dir
+
+    cfg = runtime_config() if config_path().exists() else None
+    return publish_dir(cfg, lake_and_warehouse(cfg)[1])
+
+
+def generate_docs() -> str:
+    """``dbt docs generate --static`` into a target folder beside the warehouse (Cosmos ran
+    dbt elsewhere); returns the page to publish."""
+    from townsquare.build import generate_docs as run_docs
+
+    lake, warehouse = runtime_paths()
+    target = str(Path(warehouse).parent / "dbt-docs-target")
+    return run_docs(lake, warehouse, target_path=target, compile=True)
+
+
+def publish_marts(docs_file: str | None) -> dict[str, Any]:
+    """Publish the checked marts (snapshot + Parquet + docs), one atomic flip."""
+    from townsquare.publish import publish
+
+    warehouse = runtime_paths()[1]
+    release = publish(warehouse, runtime_publish_dir(), docs_file=docs_file, progress=_log)
+    return {k: v for k, v in release.to_json().items() if k != "files"}
+
+
+def render_dashboard() -> str:
+    """Render the dashboard from the current release into ``<publish>/dashboard.html``."""
+    from townsquare.build import render_published_dashboard
+
+    return render_published_dashboard(runtime_publish_dir(), progress=_log)
+
+
+def _log(msg: str) -> None:
+    log.info("%s", msg)
 
 
 # -- embedded Airflow (townsquare run) ------------------------------------------------------

@@ -7,6 +7,11 @@ the gate and the schema cannot drift; a test checks the committed files are curr
 Row-level expectations carry ``meta.row_level = true`` and ``meta.reason``: rows
 they flag go to quarantine with that reason. Any other failed expectation fails
 the whole batch. Great Expectations is imported lazily (it takes seconds).
+
+The marts are checked before publishing (``check_marts``): one hand-written suite per
+mart table (``expectations/marts/<table>.json``), then the query checks
+(``expectations/marts/checks/<name>.json``: a suite plus ``meta.query``, SQL whose result
+the suite validates: orphan keys, totals that reconcile with staging, marts that agree).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import time
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -242,12 +249,59 @@ def check_quarantine_threshold(entity: str, rows: int, quarantined: int, thresho
 
 # -- marts -----------------------------------------------------------------------------------
 
+# a schema-qualified relation named in a check's SQL (the warehouse's dbt schemas and seeds)
+RELATION_REGEX = re.compile(r"\b(marts|staging|intermediate|main)\.([A-Za-z_][A-Za-z0-9_]*)\b")
+SAMPLE_ROWS = 3
+# expectation kwargs that say nothing about the check (left out of failure messages)
+_QUIET_KWARGS = {"batch_id", "result_format", "include_config", "catch_exceptions"}
+
 
 def mart_suites() -> list[dict[str, Any]]:
     """The hand-written mart suites in ``expectations/marts/*.json``."""
     return [
         json.loads(p.read_text()) for p in sorted((expectations_dir() / "marts").glob("*.json"))
     ]
+
+
+def mart_checks() -> dict[str, dict[str, Any]]:
+    """The query checks in ``expectations/marts/checks/<name>.json``, by name.
+
+    A check is a suite document whose ``meta.query`` is SQL run on the warehouse; its
+    expectations validate the query's result and ``meta.note`` says which invariant that is
+    (orphan keys, totals that reconcile with staging, marts that agree with each other).
+    ``meta.requires`` lists the relations the check needs: when one does not exist (a model
+    that was not built) the check fails saying so. ``meta.skip_if_empty`` lists upstream
+    relations: when all of them are empty (a source family nobody configured) the check is
+    skipped.
+    """
+    folder = expectations_dir() / "marts" / "checks"
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+
+
+def check_relations(doc: dict[str, Any]) -> list[str]:
+    """The relations a check needs: ``meta.requires``, ``meta.skip_if_empty`` and every
+    schema-qualified relation its query names."""
+    meta = doc.get("meta") or {}
+    named = [f"{schema}.{table}" for schema, table in RELATION_REGEX.findall(meta["query"])]
+    return list(
+        dict.fromkeys([*(meta.get("requires") or []), *(meta.get("skip_if_empty") or []), *named])
+    )
+
+
+def _relation_exists(con: Any, relation: str) -> bool:
+    schema, _, table = relation.partition(".")
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0]
+    )
+
+
+def _has_rows(con: Any, relation: str) -> bool:
+    schema, _, table = relation.partition(".")
+    return bool(con.execute(f'select exists (select 1 from "{schema}"."{table}")').fetchall()[0][0])
 
 
 def _without_row_minimum_if_no_upstream(con: Any, doc: dict[str, Any]) -> dict[str, Any]:
@@ -261,62 +315,192 @@ def _without_row_minimum_if_no_upstream(con: Any, doc: dict[str, Any]) -> dict[s
     if not upstream:
         return doc
     for relation in upstream:
-        schema, _, table = relation.partition(".")
-        found = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-        if found and con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()[0][0]:
+        if _relation_exists(con, relation) and _has_rows(con, relation):
             return doc
     log.info("%s: no upstream rows (%s), so it may be empty", doc["meta"]["table"], upstream)
     kept = [e for e in doc["expectations"] if e["type"] != "expect_table_row_count_to_be_between"]
     return {**doc, "expectations": kept}
 
 
-def check_marts(warehouse: str, schema: str = "marts") -> dict[str, int]:
-    """Validate every mart that has a suite; raises QualityGateError listing the failures.
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
-    Returns the number of expectations evaluated per mart.
-    """
+
+def _table_failures(table: str, result: Any) -> list[str]:
+    failures = []
+    for res in result.results:
+        if not res.success:
+            cfg = res.expectation_config
+            column = cfg.kwargs.get("column") or cfg.kwargs.get("column_list") or ""
+            observed = (res.result or {}).get("observed_value")
+            sample = (res.result or {}).get("partial_unexpected_list")
+            detail = f" observed {observed}" if observed is not None else ""
+            detail += f" e.g. {sample[:3]}" if sample else ""
+            error = (res.exception_info or {}).get("exception_message")
+            detail += f" raised {error}" if error else ""
+            failures.append(f"{table}: {cfg.type} {column}{detail}".rstrip())
+    return failures
+
+
+def _check_table(con: Any, schema: str, doc: dict[str, Any]) -> tuple[int | None, list[str]]:
+    """One mart table against its suite: (expectations evaluated, failures)."""
     import duckdb
     import pandas as pd
+
+    table = doc["meta"]["table"]
+    if not _relation_exists(con, f"{schema}.{table}"):
+        return None, [f"{table}: mart table {schema}.{table} does not exist"]
+    try:  # an upstream staging view whose lake files are gone fails here
+        doc = _without_row_minimum_if_no_upstream(con, doc)
+        df = con.execute(f'select * from "{schema}"."{table}"').df()
+    except duckdb.Error as exc:
+        return None, [f"{table}: could not be checked: {_first_line(exc)}"]
+    for col, typ in con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall():
+        if typ == "DATE":  # compare dates like timestamps, against ISO strings
+            df[col] = pd.to_datetime(df[col], utc=True)
+    result = _validate(f"mart_{table}", df, _suite_object(doc), {})
+    return len(result.results), _table_failures(table, result)
+
+
+def _exception_messages(info: Any) -> list[str]:
+    """Error messages in a GX result's exception_info (flat, or one entry per metric)."""
+    if not isinstance(info, dict):
+        return []
+    if info.get("exception_message"):
+        return [str(info["exception_message"])]
+    return [m for value in info.values() for m in _exception_messages(value)]
+
+
+def _value(value: Any) -> str:
+    import pandas as pd
+
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return "null"
+    if isinstance(value, pd.Timestamp) and value == value.normalize() and value.tz is None:
+        return value.date().isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _columns_of(kwargs: dict[str, Any]) -> list[str]:
+    names: list[str] = []
+    for key, value in kwargs.items():
+        if key in ("column", "column_A", "column_B") and isinstance(value, str):
+            names.append(value)
+        elif key in ("column_list", "column_set") and isinstance(value, list):
+            names += [v for v in value if isinstance(v, str)]
+    return names
+
+
+def _sample(df: Any, indices: list[int], columns: list[str]) -> str:
+    """The first rows of a query result (those an expectation flagged, else the first ones)
+    as ``column=value`` pairs, rows split by `` | ``: ``columns`` only when given."""
+    rows = df.iloc[indices[:SAMPLE_ROWS]] if indices else df.head(SAMPLE_ROWS)
+    shown = [c for c in df.columns if c in columns] if columns else list(df.columns)
+    text = " | ".join(
+        " ".join(f"{column}={_value(row[column])}" for column in shown)
+        for _, row in rows.iterrows()
+    )
+    return text.replace(";", ",")  # failures are joined with "; "
+
+
+def _check_failures(name: str, df: Any, result: Any) -> list[str]:
+    # the sample of a failure shows the result's key columns (those no expectation tests)
+    # and the columns of the failed expectation
+    tested = {c for res in result.results for c in _columns_of(res.expectation_config.kwargs)}
+    keys = [c for c in df.columns if c not in tested]
+    failures = []
+    for res in result.results:
+        if res.success:
+            continue
+        cfg = res.expectation_config
+        args = ", ".join(
+            f"{key}={value}"
+            for key, value in cfg.kwargs.items()
+            if key not in _QUIET_KWARGS and value is not None
+        )
+        expectation = f"{cfg.type}({args})"
+        errors = _exception_messages(res.exception_info)
+        if errors:
+            failures.append(f"check {name}: {expectation} raised {errors[0]}")
+            continue
+        outcome = res.result or {}
+        indices = [
+            int(i["index"] if isinstance(i, dict) else i)
+            for i in outcome.get("unexpected_index_list") or []
+        ]
+        if indices:
+            detail = f"failed on {len(indices)} of {len(df)} rows"
+        elif outcome.get("observed_value") is not None:
+            detail = f"failed, observed {outcome['observed_value']}"
+        else:
+            detail = "failed"
+        columns = [*keys, *_columns_of(cfg.kwargs)]
+        sample = _sample(df, indices, columns) if len(df) else "(no rows)"
+        failures.append(f"check {name}: {expectation} {detail}: {sample}")
+    return failures
+
+
+def _run_check(con: Any, name: str, doc: dict[str, Any]) -> tuple[int | None, list[str]]:
+    """One query check: (expectations evaluated, or None when not run, and failures)."""
+    import duckdb
+
+    meta = doc.get("meta") or {}
+    if not meta.get("query"):
+        return None, [f"check {name}: no meta.query"]
+    missing = [r for r in check_relations(doc) if not _relation_exists(con, r)]
+    if missing:
+        return None, [
+            f"check {name}: needs {', '.join(missing)}, which does not exist "
+            "(a model that was not built?)"
+        ]
+    upstream = meta.get("skip_if_empty") or []
+    try:  # a staging view whose lake files are gone fails here
+        if upstream and not any(_has_rows(con, relation) for relation in upstream):
+            log.info("check %s: skipped, no rows in %s", name, ", ".join(upstream))
+            return 0, []
+        df = con.execute(meta["query"]).df()
+    except duckdb.Error as exc:
+        return None, [f"check {name}: query failed: {_first_line(exc)}"]
+    result = _validate(f"check_{name}", df, _suite_object(doc), {})
+    return len(result.results), _check_failures(name, df, result)
+
+
+def check_marts(warehouse: str, schema: str = "marts") -> dict[str, int]:
+    """Validate every mart that has a suite, then run the query checks; raises
+    QualityGateError listing every failure (one per failed expectation).
+
+    Returns the number of expectations evaluated per mart and per check (``checks/<name>``;
+    0 for a skipped check). The table suites read ``schema``; the checks' SQL names its
+    relations itself (``marts.``, ``staging.``, ``intermediate.``). Staging relations are
+    views over the lake, read when the checks run: files that land between ``dbt build``
+    and the checks make a staging total differ from its mart (build again, then check).
+    """
+    import duckdb
 
     failures: list[str] = []
     evaluated: dict[str, int] = {}
     with duckdb.connect(warehouse, read_only=True) as con:
         for doc in mart_suites():
-            table = doc["meta"]["table"]
-            exists = con.execute(
-                "select count(*) from information_schema.tables "
-                "where table_schema = ? and table_name = ?",
-                [schema, table],
-            ).fetchall()[0][0]
-            if not exists:
-                failures.append(f"{table}: mart table {schema}.{table} does not exist")
-                continue
-            doc = _without_row_minimum_if_no_upstream(con, doc)
-            df = con.execute(f'select * from "{schema}"."{table}"').df()
-            for col, typ in con.execute(
-                "select column_name, data_type from information_schema.columns "
-                "where table_schema = ? and table_name = ?",
-                [schema, table],
-            ).fetchall():
-                if typ == "DATE":  # compare dates like timestamps, against ISO strings
-                    df[col] = pd.to_datetime(df[col], utc=True)
-            result = _validate(f"mart_{table}", df, _suite_object(doc), {})
-            evaluated[table] = len(result.results)
-            for res in result.results:
-                if not res.success:
-                    cfg = res.expectation_config
-                    column = cfg.kwargs.get("column") or cfg.kwargs.get("column_list") or ""
-                    observed = (res.result or {}).get("observed_value")
-                    sample = (res.result or {}).get("partial_unexpected_list")
-                    detail = f" observed {observed}" if observed is not None else ""
-                    detail += f" e.g. {sample[:3]}" if sample else ""
-                    error = (res.exception_info or {}).get("exception_message")
-                    detail += f" raised {error}" if error else ""
-                    failures.append(f"{table}: {cfg.type} {column}{detail}".rstrip())
+            count, failed = _check_table(con, schema, doc)
+            if count is not None:
+                evaluated[doc["meta"]["table"]] = count
+            failures += failed
+        for name, doc in mart_checks().items():
+            started = time.monotonic()
+            count, failed = _run_check(con, name, doc)
+            if count is not None:
+                log.info(
+                    "check %s: %d expectations in %.2fs", name, count, time.monotonic() - started
+                )
+                evaluated[f"checks/{name}"] = count
+            failures += failed
     if failures:
         raise QualityGateError("mart checks failed: " + "; ".join(failures))
     return evaluated

@@ -33,6 +33,7 @@ MARTS = (
     "fct_repo_activity_monthly",
     "dim_contributors",
     "fct_activities",
+    "fct_contributors_monthly",
     "fct_community_funnel_monthly",
     "fct_cohort_retention",
     "fct_community_health_monthly",
