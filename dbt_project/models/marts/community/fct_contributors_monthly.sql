@@ -56,28 +56,57 @@ channels as (
     select 'all' as acquisition_channel
 ),
 
+-- every person-month under its own channel and under `all`
+person_months_by_channel as (
+    select
+        month,
+        person_id,
+        acquisition_channel,
+        acquisition_month,
+        contributed
+    from person_months
+    union all
+    select
+        month,
+        person_id,
+        'all' as acquisition_channel,
+        acquisition_month,
+        contributed
+    from person_months
+),
+
+newcomers_by_channel as (
+    select
+        month,
+        person_id,
+        acquisition_channel
+    from newcomers
+    union all
+    select
+        month,
+        person_id,
+        'all' as acquisition_channel
+    from newcomers
+),
+
 active_counts as (
     select
         month,
-        case
-            when grouping(acquisition_channel) = 1 then 'all' else acquisition_channel
-        end as acquisition_channel,
+        acquisition_channel,
         count(*) as active_contributors,
         count(*) filter (where acquisition_month < month) as returning_contributors,
         count(*) filter (where contributed) as code_contributors
-    from person_months
-    group by grouping sets ((month, acquisition_channel), (month))
+    from person_months_by_channel
+    group by month, acquisition_channel
 ),
 
 new_counts as (
     select
         month,
-        case
-            when grouping(acquisition_channel) = 1 then 'all' else acquisition_channel
-        end as acquisition_channel,
+        acquisition_channel,
         count(*) as new_contributors
-    from newcomers
-    group by grouping sets ((month, acquisition_channel), (month))
+    from newcomers_by_channel
+    group by month, acquisition_channel
 ),
 
 grid as (
