@@ -57,10 +57,10 @@ def transform() -> None:
             return orch.check_marts(orch.runtime_paths()[1])
 
     @task(pool=orch.POOL)
-    def publish(docs_file: str) -> dict[str, Any]:
+    def publish(docs_file: str, checks: dict[str, Any]) -> dict[str, Any]:
         """The checked marts as a new release: snapshot, Parquet, docs; then the flip."""
         with orch.fail_fast():
-            return orch.publish_marts(docs_file)
+            return orch.publish_marts(docs_file, checks["fingerprints"])
 
     @task
     def dashboard(release: dict[str, Any]) -> str:
@@ -70,7 +70,7 @@ def transform() -> None:
 
     docs = dbt_docs()
     checked = check_marts()
-    released = publish(docs)
+    released = publish(docs, checked)
     dbt >> docs >> checked >> released
     dashboard(released)
 

@@ -200,3 +200,52 @@ def test_concurrent_publishers_are_serialized(tmp_path: Path) -> None:
             "dim_contributors": 4,
             "dim_organizations": 2,
         }
+
+
+def _fingerprints(warehouse: Path, tables: list[str]) -> dict[str, str]:
+    from townsquare.quality import mart_fingerprints
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return mart_fingerprints(con, "marts", tables)
+
+
+def test_only_the_checked_marts_are_published_and_only_as_checked(tmp_path: Path) -> None:
+    warehouse = make_warehouse(tmp_path / "wh.duckdb", people=3)
+    with duckdb.connect(str(warehouse)) as con:  # a table a removed dbt model left behind
+        con.execute("create table marts.fct_old as select 'jane@example.org' as email")
+    out = tmp_path / "published"
+    checked = _fingerprints(warehouse, ["dim_contributors", "dim_organizations"])
+    messages: list[str] = []
+    release = publish(str(warehouse), out, checked=checked, progress=messages.append)
+    assert release.marts == {"dim_contributors": 3, "dim_organizations": 2}
+    assert "not publishing marts.fct_old: no mart suite checked it" in messages
+    assert not (out / "parquet" / "fct_old.parquet").exists()
+
+    # another writer changes a checked mart after the checks: nothing is published
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.dim_contributors set weighted_activity = 99")
+    with pytest.raises(PublishError, match=r"changed after the mart checks.*dim_contributors"):
+        publish(str(warehouse), out, checked=checked)
+    # a checked mart that disappeared
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("drop table marts.dim_organizations")
+    with pytest.raises(PublishError, match=r"checked marts missing.*dim_organizations"):
+        publish(str(warehouse), out, checked=checked)
+    assert current_release(out).release_id == release.release_id
+    assert not list((out / RELEASES).glob(".staging-*"))
+
+
+def test_the_identity_salt_is_redacted_in_every_form() -> None:
+    from townsquare.build import BuildError, redact_salt
+
+    salt = "Sup3r's3cret\\\"x"
+    page = f"sha256('{salt.replace(chr(39), chr(39) * 2)}' || ':' || email) " + json.dumps(
+        {"compiled_code": f"sha256('{salt}')"}
+    )
+    assert salt.replace("'", "''") in page
+    redacted = redact_salt(page, salt)
+    assert "Sup3r" not in redacted and "s3cret" not in redacted
+    assert redacted.count("<identity salt: redacted>") == 2
+    hex_salt = "0123456789abcdef" * 4
+    with pytest.raises(BuildError, match="still holds part of the identity salt"):
+        redact_salt("cut: " + hex_salt[3:40], hex_salt)

@@ -146,3 +146,128 @@
     {%- endcall -%}
     {{- return(load_result('collect_freshness')) -}}
 {%- endmacro %}
+
+
+{#-
+    Incremental staging over the lake (issue 8): a model configured with
+    materialized='incremental' and a unique_key calls lake_source_incremental() instead of
+    lake_source(). Every row keeps the lake file it came from (`_lake_file`).
+
+    - Full build (first run, --full-refresh): every file of the entity, as lake_source().
+    - Incremental run: only the files the table has not loaded yet, plus every file of the
+      newest ingest_date partition already loaded (a re-run of an interval rewrites its
+      files in place under the same names, on the day it runs). The model's dedup keeps
+      the latest row per key within the batch; delete+insert on the unique key replaces
+      older versions already in the table.
+    The file list is computed when the model runs (glob() minus the loaded files), so the
+    work is proportional to the new files, not to the lake.
+-#}
+{% macro lake_read_files(files) -%}
+    {%- set quoted = [] -%}
+    {%- for f in files -%}{%- do quoted.append(sql_string(f)) -%}{%- endfor -%}
+    {{- return(
+        'read_parquet([' ~ (quoted | join(', ')) ~ "], union_by_name = true, "
+        ~ "hive_partitioning = false, filename = '_lake_file')"
+    ) -}}
+{%- endmacro %}
+
+
+{% macro lake_partition_day(path) -%}
+    {%- set parts = path.split('/ingest_date=') -%}
+    {{- return(parts[1].split('/')[0] if parts | length > 1 else '') -}}
+{%- endmacro %}
+
+
+{% macro lake_new_files(entity) -%}
+    {%- set current = run_query('select file from glob(' ~ sql_string(lake_glob(entity)) ~ ') order by file') -%}
+    {%- set loaded = run_query('select distinct _lake_file from ' ~ this) -%}
+    {%- set loaded_files = loaded.columns[0].values() | list -%}
+    {%- set newest = namespace(day='') -%}
+    {%- for f in loaded_files -%}
+        {%- set day = lake_partition_day(f) -%}
+        {%- if day > newest.day -%}{%- set newest.day = day -%}{%- endif -%}
+    {%- endfor -%}
+    {%- set out = [] -%}
+    {%- for f in current.columns[0].values() -%}
+        {%- if f not in loaded_files or lake_partition_day(f) >= newest.day -%}
+            {%- do out.append(f) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(out) -}}
+{%- endmacro %}
+
+
+{% macro lake_source_incremental(source_name, table_name) -%}
+    {%- set relation = source(source_name, table_name) -%}
+    {%- if not execute -%}
+        {{- return(relation) -}}
+    {%- endif -%}
+    {%- if model.resource_type == 'unit_test' -%}
+        {#- the `given` rows replace the source; they have no lake file -#}
+        {{- return('(select *, cast(null as varchar) as _lake_file from ' ~ relation ~ ')') -}}
+    {%- endif -%}
+    {%- set node = lake_source_node(source_name, table_name) -%}
+    {%- set entity = lake_entity_of(node) -%}
+    {%- if not entity -%}
+        {{- exceptions.raise_compiler_error(
+            'lake_source_incremental: source ' ~ source_name ~ '.' ~ table_name ~ ' has no meta.lake_entity'
+        ) -}}
+    {%- endif -%}
+    {%- if is_incremental() -%}
+        {%- set files = lake_new_files(entity) -%}
+        {%- do log('lake_source_incremental: ' ~ this.identifier ~ ' reads ' ~ (files | length) ~ ' new or recent file(s)', info=false) -%}
+    {%- elif lake_has_files(entity) -%}
+        {{- return(lake_read(entity) | replace(', hive_partitioning = false)', ", hive_partitioning = false, filename = '_lake_file')")) -}}
+    {%- else -%}
+        {%- set files = [] -%}
+    {%- endif -%}
+    {%- if files | length > 0 -%}
+        {{- return(lake_read_files(files)) -}}
+    {%- endif -%}
+    {{- return(lake_empty_relation(node) | replace(
+        ' where false)', ', cast(null as varchar) as _lake_file where false)'
+    )) -}}
+{%- endmacro %}
+
+
+{#-
+    pre_hook of the incremental staging models: rows whose lake file is gone (an interval
+    re-landed on a later day replaces its old files) are deleted before the new files are
+    read, so an incremental run keeps what a full rebuild would keep.
+-#}
+{% macro lake_forget_removed_files(source_name, table_name) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set entity = lake_entity_of(lake_source_node(source_name, table_name)) -%}
+        delete from {{ this }}
+        where _lake_file not in (select file from glob({{ sql_string(lake_glob(entity)) }}))
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    The final filter of an incremental staging model: in an incremental run, drop batch rows
+    older than the version of the same key already loaded (a file can be re-read while a
+    newer version of its rows sits in a file that is not), so delete+insert never replaces
+    a newer row with an older one.
+-#}
+{% macro lake_newer_than_loaded(relation, key_columns) -%}
+    {%- if model.resource_type != 'unit_test' and is_incremental() -%}
+    where not exists (
+        select 1
+        from {{ this }} as loaded
+        where
+            {% for key in key_columns -%}
+            loaded.{{ key }} = {{ relation }}.{{ key }}
+            and {% endfor -%}
+            (
+                loaded.ingested_at > {{ relation }}.ingested_at
+                or (
+                    loaded.ingested_at = {{ relation }}.ingested_at
+                    and loaded.run_id > {{ relation }}.run_id
+                )
+            )
+    )
+    {%- endif -%}
+{%- endmacro %}

@@ -163,11 +163,12 @@ def build(
         docs_file = generate_docs(
             lake, warehouse, progress=progress, target_path=target_path, compile=False
         )
+    checked: dict[str, str] = {}
     if check:
         from townsquare.quality import check_marts
 
         say("checking the marts")
-        check_marts(warehouse)
+        check_marts(warehouse, fingerprints=checked)
     out = BuildResult(warehouse=warehouse, seconds=0.0, nodes=nodes, marts=marts)
     if publish_dir:
         if not check:
@@ -175,7 +176,7 @@ def build(
                 "publishing needs the mart checks: unchecked marts are never published"
             )
         release, dashboard = publish_and_render(
-            warehouse, publish_dir, docs_file=docs_file, progress=progress
+            warehouse, publish_dir, docs_file=docs_file, checked=checked, progress=progress
         )
         out.release = release.to_json()
         out.docs = release.docs
@@ -211,9 +212,26 @@ def generate_docs(
     salt = identity_salt(lake)
     if salt:
         text = page.read_text(encoding="utf-8")
-        if salt in text:
-            page.write_text(text.replace(salt, "<identity salt: redacted>"), encoding="utf-8")
+        redacted = redact_salt(text, salt)
+        if redacted != text:
+            page.write_text(redacted, encoding="utf-8")
     return str(page)
+
+
+def redact_salt(text: str, salt: str) -> str:
+    """Replace the salt in every form the docs page can hold it (as written, SQL-quoted,
+    JSON-escaped, both); raise BuildError if any 12 characters of it are still there."""
+    import json
+
+    forms = {salt, salt.replace("'", "''")}
+    forms |= {json.dumps(f)[1:-1] for f in list(forms)}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "<identity salt: redacted>")
+    window = min(12, len(salt))
+    for i in range(len(salt) - window + 1):
+        if salt[i : i + window] in text:
+            raise BuildError("the dbt docs page still holds part of the identity salt")
+    return text
 
 
 def identity_salt(lake: str) -> str | None:
@@ -232,34 +250,46 @@ def publish_and_render(
     publish_dir: str,
     *,
     docs_file: str | None = None,
+    checked: dict[str, str] | None = None,
     progress: Progress | None = None,
 ) -> tuple[Any, str]:
-    """Publish the (checked) marts, then render the dashboard from the new release."""
+    """Publish the checked marts, then render the dashboard from the current release."""
     from townsquare.publish import publish
 
-    release = publish(warehouse, publish_dir, docs_file=docs_file, progress=progress)
+    release = publish(
+        warehouse, publish_dir, docs_file=docs_file, checked=checked, progress=progress
+    )
     dashboard = render_published_dashboard(publish_dir, progress=progress)
-    return release, dashboard
+    return release, str(dashboard.path)
 
 
 def render_published_dashboard(
     publish_dir: str, out: str | None = None, progress: Progress | None = None
-) -> str:
-    """Render the dashboard from the current release (default ``<publish>/dashboard.html``)."""
-    from townsquare.dashboard import render_dashboard
-    from townsquare.publish import DASHBOARD, DOCS, current_release
+) -> Any:
+    """Render the dashboard from the current release (default ``<publish>/dashboard.html``).
 
-    release = current_release(publish_dir)
-    if release is None:
-        raise BuildError(f"nothing is published in {publish_dir}: run `townsquare build` first")
-    target = Path(out) if out else Path(publish_dir) / DASHBOARD
-    docs_href = None
-    if release.docs:
-        docs = Path(publish_dir) / DOCS / "index.html"
-        docs_href = os.path.relpath(docs, target.resolve().parent)
-    result = render_dashboard(release.snapshot, target, docs_href=docs_href, progress=progress)
+    Under the publish lock: a render never overwrites the dashboard of a newer release
+    with an older one. Returns the ``DashboardResult`` (its ``release_id`` is the one shown).
+    """
+    from townsquare.dashboard import render_dashboard
+    from townsquare.publish import DASHBOARD, DOCS, current_release, publish_lock
+
+    root = Path(publish_dir)
+    with publish_lock(root):
+        release = current_release(publish_dir)
+        if release is None:
+            raise BuildError(
+                f"nothing is published in {publish_dir}: run `townsquare build` first "
+                "(the demo publishes to .townsquare/demo/published: pass --publish)"
+            )
+        target = Path(out) if out else root / DASHBOARD
+        docs_href = None
+        if release.docs:
+            docs = Path(os.path.abspath(root / DOCS / "index.html"))
+            docs_href = os.path.relpath(docs, Path(os.path.abspath(target)).parent)
+        result = render_dashboard(release.snapshot, target, docs_href=docs_href, progress=progress)
     (progress or (lambda _m: None))(f"dashboard: {result.path}")
-    return str(result.path)
+    return result
 
 
 def mart_row_counts(warehouse: str) -> dict[str, int]:

@@ -304,17 +304,15 @@ def dashboard(
 ) -> None:
     """Render the executive dashboard (one offline HTML file) from the published marts."""
     from townsquare.build import render_published_dashboard
-    from townsquare.publish import current_release
 
     cfg = _optional_config(config_path)
     _, warehouse_path = lake_and_warehouse(cfg)
     source = publish_dir(cfg, warehouse_path, publish_from)
-    path = render_published_dashboard(source, out, progress=_progress(as_json))
-    release = current_release(source)
+    result = render_published_dashboard(source, out, progress=_progress(as_json))
     if as_json:
-        _emit({"dashboard": path, "release_id": release.release_id if release else None})
+        _emit({"dashboard": str(result.path), "release_id": result.release_id})
     else:
-        click.echo(path)
+        click.echo(str(result.path))
 
 
 @main.command()
@@ -375,6 +373,27 @@ def expectations(write: bool) -> None:
             f"suites out of date: {', '.join(stale)}; run `townsquare expectations --write`"
         )
     click.echo("expectation suites are current")
+
+
+@main.command()
+@click.option(
+    "--scale", type=float, required=True, help="1 is about a million rows; linear (0.001 works)."
+)
+@click.option("--out", "out", required=True, help="Output folder (empty, new, or a synth output).")
+@click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same bytes.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@_guard
+def synth(scale: float, out: str, seed: int, as_json: bool) -> None:
+    """Write a synthetic community: every source in its real format, plus a delta day."""
+    from townsquare.synth import generate
+
+    if scale <= 0:
+        raise Failure(f"--scale must be positive (got {scale})")
+    result = generate(scale, out, seed=seed, progress=_progress(as_json))
+    if as_json:
+        _emit(result.to_json())
+    else:
+        click.echo(result.render())
 
 
 if __name__ == "__main__":  # pragma: no cover

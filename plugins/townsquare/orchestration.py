@@ -519,8 +519,9 @@ def check_marts(warehouse: str) -> dict[str, Any]:
     """The Great Expectations gate on the marts (imported here: GE takes seconds)."""
     from townsquare.quality import check_marts as run_checks
 
-    run_checks(warehouse)
-    return {"warehouse": warehouse, "checked": True}
+    fingerprints: dict[str, str] = {}
+    run_checks(warehouse, fingerprints=fingerprints)
+    return {"warehouse": warehouse, "checked": True, "fingerprints": fingerprints}
 
 
 def runtime_publish_dir() -> str:
@@ -542,12 +543,15 @@ def generate_docs() -> str:
     return run_docs(lake, warehouse, target_path=target, compile=True)
 
 
-def publish_marts(docs_file: str | None) -> dict[str, Any]:
-    """Publish the checked marts (snapshot + Parquet + docs), one atomic flip."""
+def publish_marts(docs_file: str | None, checked: dict[str, str] | None) -> dict[str, Any]:
+    """Publish the checked marts (snapshot + Parquet + docs), one atomic flip; ``checked``
+    are the fingerprints the check task saw (a changed warehouse publishes nothing)."""
     from townsquare.publish import publish
 
     warehouse = runtime_paths()[1]
-    release = publish(warehouse, runtime_publish_dir(), docs_file=docs_file, progress=_log)
+    release = publish(
+        warehouse, runtime_publish_dir(), docs_file=docs_file, checked=checked, progress=_log
+    )
     return {k: v for k, v in release.to_json().items() if k != "files"}
 
 
@@ -555,7 +559,7 @@ def render_dashboard() -> str:
     """Render the dashboard from the current release into ``<publish>/dashboard.html``."""
     from townsquare.build import render_published_dashboard
 
-    return render_published_dashboard(runtime_publish_dir(), progress=_log)
+    return str(render_published_dashboard(runtime_publish_dir(), progress=_log).path)
 
 
 def _log(msg: str) -> None:

@@ -143,11 +143,16 @@ def publish(
     *,
     schema: str = "marts",
     docs_file: str | None = None,
+    checked: dict[str, str] | None = None,
     keep: int = 3,
     progress: Progress | None = None,
 ) -> Release:
-    """Copy every table of ``schema`` in ``warehouse`` into a new release and make it current.
+    """Copy the marts of ``schema`` in ``warehouse`` into a new release and make it current.
 
+    ``checked``: the fingerprints (``quality.mart_fingerprints``) the mart checks saw. Only
+    those tables are published (a table no suite checked, e.g. one a removed dbt model left
+    behind, is not), and each copy must have the same fingerprint: a warehouse changed
+    since the checks publishes nothing. Without it, every table of ``schema`` is copied.
     ``docs_file``: dbt's ``static_index.html`` (one self-contained page), published as
     ``docs/index.html``. ``keep``: how many releases stay on disk (at least 1, the current).
     Raises PublishError; then nothing changed for readers.
@@ -166,7 +171,9 @@ def publish(
         try:
             say(f"publishing release {release_id} to {root}")
             published_at = datetime.now(UTC)
-            marts = _write_snapshot(warehouse, stage, schema, release_id, published_at)
+            marts = _write_snapshot(
+                warehouse, stage, schema, release_id, published_at, checked, say
+            )
             if docs_file:
                 (stage / DOCS).mkdir()
                 shutil.copyfile(docs_file, stage / DOCS / "index.html")
@@ -207,9 +214,17 @@ def publish(
 
 
 def _write_snapshot(
-    warehouse: str, stage: Path, schema: str, release_id: str, published_at: datetime
+    warehouse: str,
+    stage: Path,
+    schema: str,
+    release_id: str,
+    published_at: datetime,
+    checked: dict[str, str] | None = None,
+    say: Progress | None = None,
 ) -> dict[str, int]:
     import duckdb
+
+    from townsquare.quality import mart_fingerprints
 
     snapshot = stage / SNAPSHOT
     (stage / PARQUET).mkdir()
@@ -227,6 +242,14 @@ def _write_snapshot(
         ]
         if not tables:
             raise PublishError(f"the warehouse {warehouse} has no tables in schema {schema!r}")
+        if checked is not None:
+            missing = sorted(set(checked) - {name for name, _ in tables})
+            if missing:
+                raise PublishError(f"checked marts missing from the warehouse: {missing}")
+            for name, _ in tables:
+                if name not in checked and say:
+                    say(f"not publishing {schema}.{name}: no mart suite checked it")
+            tables = [(name, comment) for name, comment in tables if name in checked]
         con.execute("create schema marts")
         marts: dict[str, int] = {}
         for name, comment in tables:
@@ -246,6 +269,14 @@ def _write_snapshot(
                 )
             marts[name] = con.execute(f"select count(*) from marts.{_ident(name)}").fetchall()[0][0]
         con.execute("detach wh")
+        if checked is not None:
+            copied = mart_fingerprints(con, "marts", list(marts))
+            changed = sorted(t for t in marts if copied[t] != checked[t])
+            if changed:
+                raise PublishError(
+                    "the warehouse changed after the mart checks (another build?): "
+                    f"{', '.join(changed)} differ from what was checked; nothing published"
+                )
         con.execute(f"create schema {META_SCHEMA}")
         con.execute(
             f"create table {META_SCHEMA}.release as select ? as release_id, "

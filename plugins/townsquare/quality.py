@@ -472,21 +472,47 @@ def _run_check(con: Any, name: str, doc: dict[str, Any]) -> tuple[int | None, li
     return len(result.results), _check_failures(name, df, result)
 
 
-def check_marts(warehouse: str, schema: str = "marts") -> dict[str, int]:
+def mart_fingerprints(con: Any, schema: str, tables: list[str]) -> dict[str, str]:
+    """Row count and an order-independent hash of every row, per table: what was checked,
+    so publishing can prove it copies exactly that (see townsquare.publish)."""
+    out = {}
+    for table in tables:
+        rows, digest = con.execute(
+            f'select count(*), coalesce(sum(hash(t)::hugeint), 0) from "{schema}"."{table}" as t'
+        ).fetchall()[0]
+        out[table] = f"{rows}:{digest}"
+    return out
+
+
+def check_marts(
+    warehouse: str, schema: str = "marts", fingerprints: dict[str, str] | None = None
+) -> dict[str, int]:
     """Validate every mart that has a suite, then run the query checks; raises
     QualityGateError listing every failure (one per failed expectation).
 
     Returns the number of expectations evaluated per mart and per check (``checks/<name>``;
     0 for a skipped check). The table suites read ``schema``; the checks' SQL names its
-    relations itself (``marts.``, ``staging.``, ``intermediate.``). Staging relations are
-    views over the lake, read when the checks run: files that land between ``dbt build``
-    and the checks make a staging total differ from its mart (build again, then check).
+    relations itself (``marts.``, ``staging.``, ``intermediate.``). Staging and intermediate
+    models are tables written by the same build, so files landing after ``dbt build`` do
+    not make a staging total differ from its mart.
+
+    ``fingerprints``: filled with ``mart_fingerprints`` of every mart that has a suite, read
+    on the same connection as the checks (the set a publish may copy).
     """
     import duckdb
 
     failures: list[str] = []
     evaluated: dict[str, int] = {}
     with duckdb.connect(warehouse, read_only=True) as con:
+        if fingerprints is not None:
+            present = {
+                name
+                for (name,) in con.execute(
+                    "select table_name from duckdb_tables() where schema_name = ?", [schema]
+                ).fetchall()
+            }
+            suites = [doc["meta"]["table"] for doc in mart_suites()]
+            fingerprints.update(mart_fingerprints(con, schema, [t for t in suites if t in present]))
         for doc in mart_suites():
             count, failed = _check_table(con, schema, doc)
             if count is not None:

@@ -1,7 +1,17 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['source', 'comment_id'],
+        on_schema_change='append_new_columns',
+        pre_hook="{{ lake_forget_removed_files('blog', 'blog_comments') }}",
+    )
+}}
+
 with
 
 lake_rows as (
-    select * from {{ lake_source('blog', 'blog_comments') }}
+    select * from {{ lake_source_incremental('blog', 'blog_comments') }}
 ),
 
 latest as (
@@ -49,8 +59,10 @@ renamed as (
         comment_type_normalized = 'trackback' as is_trackback,
         comment_type_normalized in ('pingback', 'trackback') as is_linkback,
         {{ to_utc('ingested_at') }} as ingested_at,
-        run_id
+        run_id,
+        _lake_file
     from normalized
 )
 
 select * from renamed
+{{ lake_newer_than_loaded('renamed', ['source', 'comment_id']) }}

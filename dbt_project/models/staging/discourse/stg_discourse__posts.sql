@@ -1,7 +1,17 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['source', 'post_id'],
+        on_schema_change='append_new_columns',
+        pre_hook="{{ lake_forget_removed_files('discourse', 'forum_posts') }}",
+    )
+}}
+
 with
 
 lake_rows as (
-    select * from {{ lake_source('discourse', 'forum_posts') }}
+    select * from {{ lake_source_incremental('discourse', 'forum_posts') }}
 ),
 
 latest as (
@@ -34,8 +44,10 @@ renamed as (
         like_count,
         reply_count,
         {{ to_utc('ingested_at') }} as ingested_at,
-        run_id
+        run_id,
+        _lake_file
     from latest
 )
 
 select * from renamed
+{{ lake_newer_than_loaded('renamed', ['source', 'post_id']) }}

@@ -1,7 +1,17 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['event_id'],
+        on_schema_change='append_new_columns',
+        pre_hook="{{ lake_forget_removed_files('gharchive', 'repo_events') }}",
+    )
+}}
+
 with
 
 lake_rows as (
-    select * from {{ lake_source('gharchive', 'repo_events') }}
+    select * from {{ lake_source_incremental('gharchive', 'repo_events') }}
 ),
 
 latest as (
@@ -24,8 +34,10 @@ renamed as (
         payload,
         {{ to_utc('ingested_at') }} as ingested_at,
         run_id,
+        _lake_file,
         {{ is_bot('actor_login') }} as actor_is_bot
     from latest
 )
 
 select * from renamed
+{{ lake_newer_than_loaded('renamed', ['event_id']) }}

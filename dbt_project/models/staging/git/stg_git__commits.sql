@@ -1,7 +1,17 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['repo', 'sha'],
+        on_schema_change='append_new_columns',
+        pre_hook="{{ lake_forget_removed_files('git', 'repo_commits') }}",
+    )
+}}
+
 with
 
 lake_rows as (
-    select * from {{ lake_source('git', 'repo_commits') }}
+    select * from {{ lake_source_incremental('git', 'repo_commits') }}
 ),
 
 -- the same commit may come from several sources (a mirror and a fork): one row per repo + sha
@@ -33,6 +43,7 @@ renamed as (
         list_transform(coalesce(co_author_emails, []), lambda e: lower(trim(e))) as co_author_emails,
         {{ to_utc('ingested_at') }} as ingested_at,
         run_id,
+        _lake_file,
         repo || ':' || sha as commit_key,
         split_part(message, chr(10), 1) as message_subject,
         {{ github_login_from_email('author_email') }} as author_login,
@@ -41,3 +52,4 @@ renamed as (
 )
 
 select * from renamed
+{{ lake_newer_than_loaded('renamed', ['repo', 'sha']) }}

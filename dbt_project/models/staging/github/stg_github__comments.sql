@@ -1,7 +1,17 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['repo', 'kind', 'comment_id'],
+        on_schema_change='append_new_columns',
+        pre_hook="{{ lake_forget_removed_files('github', 'repo_comments') }}",
+    )
+}}
+
 with
 
 lake_rows as (
-    select * from {{ lake_source('github', 'repo_comments') }}
+    select * from {{ lake_source_incremental('github', 'repo_comments') }}
 ),
 
 latest as (
@@ -25,6 +35,7 @@ renamed as (
         body_text,
         {{ to_utc('ingested_at') }} as ingested_at,
         run_id,
+        _lake_file,
         repo || ':' || kind || ':' || comment_id as comment_key,
         repo || '#' || number as item_key,
         coalesce(author_type = 'Bot', false) or {{ is_bot('author_login') }} as author_is_bot
@@ -32,3 +43,4 @@ renamed as (
 )
 
 select * from renamed
+{{ lake_newer_than_loaded('renamed', ['repo', 'kind', 'comment_id']) }}
