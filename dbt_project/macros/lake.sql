@@ -253,7 +253,7 @@
     a newer row with an older one.
 -#}
 {% macro lake_newer_than_loaded(relation, key_columns) -%}
-    {%- if model.resource_type != 'unit_test' and is_incremental() -%}
+    {%- if execute and model.resource_type != 'unit_test' and is_incremental() -%}
     where not exists (
         select 1
         from {{ this }} as loaded
