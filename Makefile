@@ -12,11 +12,12 @@ export GX_ANALYTICS_ENABLED := false
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: setup browser demo test lint format lock expectations clean help
+.PHONY: setup browser demo test bench lint format lock expectations clean help
 
 help:
 	@echo "make demo   - set up and run the demo (bundled samples -> lake -> dbt -> checks)"
 	@echo "make test   - set up and run the whole test suite"
+	@echo "make bench  - benchmark every step on a synthetic community (SCALE=1, BENCH_OUT=.townsquare/bench)"
 	@echo "make lint   - ruff + sqlfluff"
 	@echo "make lock   - re-pin requirements/lock.txt from requirements/*.in"
 
@@ -31,6 +32,13 @@ setup: $(STAMP)
 
 demo: setup
 	$(BIN)/townsquare demo
+
+# Every step on a synthetic community, Perceval (own venv) on the same mbox and git:
+# BENCH_OUT/bench.md and bench.json. The issue's targets are set at SCALE=10.
+SCALE     ?= 1
+BENCH_OUT ?= .townsquare/bench
+bench: setup
+	$(BIN)/townsquare bench --scale $(SCALE) --out $(BENCH_OUT)
 
 # The dashboard's browser test drives Debian's Chromium (headless) through Playwright;
 # Playwright's own browser download is not used.

@@ -154,9 +154,9 @@
     lake_source(). Every row keeps the lake file it came from (`_lake_file`).
 
     - Full build (first run, --full-refresh): every file of the entity, as lake_source().
-    - Incremental run: only the files the table has not loaded yet, plus every file of the
-      newest ingest_date partition already loaded (a re-run of an interval rewrites its
-      files in place under the same names, on the day it runs). The model's dedup keeps
+    - Incremental run: only the files the table has not loaded yet, and loaded files whose
+      ingested_at (from the Parquet footer's statistics) differs from the loaded rows' (a
+      re-run of an interval rewrites its files in place under the same names). The model's dedup keeps
       the latest row per key within the batch; delete+insert on the unique key replaces
       older versions already in the table.
     The file list is computed when the model runs (glob() minus the loaded files), so the
@@ -170,30 +170,24 @@
         ~ "hive_partitioning = false, filename = '_lake_file')"
     ) -}}
 {%- endmacro %}
-
-
-{% macro lake_partition_day(path) -%}
-    {%- set parts = path.split('/ingest_date=') -%}
-    {{- return(parts[1].split('/')[0] if parts | length > 1 else '') -}}
-{%- endmacro %}
-
-
 {% macro lake_new_files(entity) -%}
-    {%- set current = run_query('select file from glob(' ~ sql_string(lake_glob(entity)) ~ ') order by file') -%}
-    {%- set loaded = run_query('select distinct _lake_file from ' ~ this) -%}
-    {%- set loaded_files = loaded.columns[0].values() | list -%}
-    {%- set newest = namespace(day='') -%}
-    {%- for f in loaded_files -%}
-        {%- set day = lake_partition_day(f) -%}
-        {%- if day > newest.day -%}{%- set newest.day = day -%}{%- endif -%}
-    {%- endfor -%}
-    {%- set out = [] -%}
-    {%- for f in current.columns[0].values() -%}
-        {%- if f not in loaded_files or lake_partition_day(f) >= newest.day -%}
-            {%- do out.append(f) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{- return(out) -}}
+    {#- files not loaded yet, and loaded files rewritten since (a re-run of an interval
+        rewrites its files in place under the same names, with the run's new ingested_at:
+        the file's Parquet statistics say so without reading its rows) -#}
+    {%- set glob = sql_string(lake_glob(entity)) -%}
+    {%- set found = run_query(
+        'with current_files as (select file from glob(' ~ glob ~ ')), '
+        ~ 'loaded as (select _lake_file, max(ingested_at) as loaded_at from ' ~ this ~ ' group by 1), '
+        ~ 'written as (select file_name, max(stats_max_value) as written_at from parquet_metadata('
+        ~ glob ~ ") where path_in_schema = 'ingested_at' group by 1) "
+        ~ 'select current_files.file from current_files '
+        ~ 'left join loaded on current_files.file = loaded._lake_file '
+        ~ 'left join written on current_files.file = written.file_name '
+        ~ 'where loaded._lake_file is null or written.written_at is null '
+        ~ "or cast(timezone('UTC', cast(written.written_at as timestamptz)) as timestamp) "
+        ~ '<> loaded.loaded_at order by 1'
+    ) -%}
+    {{- return(found.columns[0].values() | list) -}}
 {%- endmacro %}
 
 
@@ -215,7 +209,7 @@
     {%- endif -%}
     {%- if is_incremental() -%}
         {%- set files = lake_new_files(entity) -%}
-        {%- do log('lake_source_incremental: ' ~ this.identifier ~ ' reads ' ~ (files | length) ~ ' new or recent file(s)', info=false) -%}
+        {%- do log('lake_source_incremental: ' ~ this.identifier ~ ' reads ' ~ (files | length) ~ ' new or rewritten file(s)', info=false) -%}
     {%- elif lake_has_files(entity) -%}
         {{- return(lake_read(entity) | replace(', hive_partitioning = false)', ", hive_partitioning = false, filename = '_lake_file')")) -}}
     {%- else -%}

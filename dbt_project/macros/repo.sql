@@ -4,16 +4,24 @@
     its local part (the text before "@").
 -#}
 {% macro is_bot(column) -%}
-    coalesce(
-        (
-            select bool_or(
-                regexp_matches(lower(trim({{ column }})), bot_patterns.pattern)
-                or regexp_matches(split_part(lower(trim({{ column }})), '@', 1), bot_patterns.pattern)
-            )
-            from {{ ref('bot_patterns') }} as bot_patterns
-        ),
+    {#- ref() here, not only in rule_rows (which reads the seed when the model runs): the
+        model depends on the seed from parse time on -#}
+    {%- set _seed = ref('bot_patterns') -%}
+    {%- set patterns = rule_rows('bot_patterns', ['pattern'], 'pattern') -%}
+    {%- if patterns | length == 0 -%}
         false
-    )
+    {%- else -%}
+        {#- one constant alternation of every pattern (each in its own group): compiled once
+            per query, where a pattern column joined per row is compiled per row -#}
+        {%- set alternatives = [] -%}
+        {%- for p in patterns -%}{%- do alternatives.append('(?:' ~ p['pattern'] ~ ')') -%}{%- endfor -%}
+        {%- set combined = sql_string(alternatives | join('|')) -%}
+        coalesce(
+            regexp_matches(lower(trim({{ column }})), {{ combined }})
+            or regexp_matches(split_part(lower(trim({{ column }})), '@', 1), {{ combined }}),
+            false
+        )
+    {%- endif -%}
 {%- endmacro %}
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from townsquare import __version__
+from townsquare.bench import STEP_NAMES as BENCH_STEPS
 from townsquare.config import (
     DEFAULT_HOME,
     TownsquareConfig,
@@ -394,6 +395,55 @@ def synth(scale: float, out: str, seed: int, as_json: bool) -> None:
         _emit(result.to_json())
     else:
         click.echo(result.render())
+
+
+@main.command()
+@click.option("--scale", type=float, default=1.0, show_default=True, help="synth scale.")
+@click.option(
+    "--out",
+    "out",
+    default=".townsquare/bench",
+    show_default=True,
+    help="Work folder: synth output (reused for the same scale and seed), the run, results.",
+)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--skip",
+    "skip",
+    multiple=True,
+    type=click.Choice(BENCH_STEPS),
+    help="Leave a part out (repeatable); `dbt` leaves out every dbt step.",
+)
+@click.option(
+    "--perceval-venv",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Perceval's virtual environment (default ~/.cache/townsquare/perceval-VERSION).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print bench.json on stdout.")
+@_guard
+def bench(
+    scale: float,
+    out: str,
+    seed: int,
+    skip: tuple[str, ...],
+    perceval_venv: Path | None,
+    as_json: bool,
+) -> None:
+    """Benchmark every step on a synthetic community; writes OUT/bench.json and bench.md."""
+    from townsquare.bench import BenchError, render_markdown, run_bench
+
+    try:
+        result = run_bench(
+            scale, out, seed=seed, skip=skip, perceval_venv=perceval_venv,
+            progress=_progress(False),
+        )  # fmt: skip
+    except BenchError as exc:
+        raise Failure(str(exc)) from exc
+    if as_json:
+        _emit(result.to_json())
+    else:
+        click.echo(render_markdown(result))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -248,6 +248,42 @@ def _coerce(value: Any, typ: pa.DataType, name: str) -> Any:
     return value
 
 
+def _coercer(typ: pa.DataType, name: str) -> Callable[[Any], Any]:
+    """``_coerce`` for one column, with the type tests done once: values that already have
+    the column's Python type (nearly all of them) return at once."""
+    if pa.types.is_string(typ):
+        exact: type = str
+    elif pa.types.is_integer(typ):
+        exact = int
+    elif pa.types.is_boolean(typ):
+        exact = bool
+    elif pa.types.is_timestamp(typ):
+
+        def timestamp(value: Any) -> Any:
+            if type(value) is datetime and value.tzinfo is UTC:
+                return value
+            return _coerce(value, typ, name)
+
+        return timestamp
+    elif pa.types.is_list(typ) and pa.types.is_string(typ.value_type):
+
+        def strings(value: Any) -> Any:
+            if type(value) is list and all(type(v) is str for v in value):
+                return value
+            return _coerce(value, typ, name)
+
+        return strings
+    else:
+        return lambda value: _coerce(value, typ, name)
+
+    def coerce(value: Any) -> Any:
+        if value is None or type(value) is exact:
+            return value
+        return _coerce(value, typ, name)
+
+    return coerce
+
+
 # -- writers --------------------------------------------------------------------------
 
 
@@ -334,6 +370,7 @@ class EntityWriter:
         self._raw: list[str | None] = []
         # 64-bit hashes of the keys seen in this run (about 80 bytes a row, not the keys)
         self._seen: set[int] = set()
+        self._coercers = [(f.name, _coercer(f.type, f.name)) for f in spec.fields]
         lake, source, d = run.lake, run.source, run.ingest_date
         self._data = _ParquetStream(
             lake,
@@ -358,7 +395,7 @@ class EntityWriter:
         raw_text = to_json_text(raw)
         native_id = _native_id(self.spec, values)
         try:
-            row = {f.name: _coerce(values.get(f.name), f.type, f.name) for f in self.spec.fields}
+            row = {name: coerce(values.get(name)) for name, coerce in self._coercers}
         except CoercionError as exc:
             self.reject(str(exc), raw_text, native_id)
             return False

@@ -164,6 +164,12 @@ def _context() -> Any:
     return ctx
 
 
+def warm_up() -> None:
+    """Import Great Expectations and create its context now (about 8 s, once per process)
+    rather than inside the first landing's gate."""
+    _context()
+
+
 @cache
 def _batch_definition(name: str) -> Any:
     ctx = _context()

@@ -1,8 +1,9 @@
 {#-
     Buying intent (see the intent_signals docs block): every forum post, mailing-list message,
     blog comment, issue or pull request and comment by a community member (bots and staff
-    excluded) whose text (quoted `>` lines removed) matches a rule of the intent_rules seed;
-    one row per message and rule that fired, with the person's organization at the time.
+    excluded) whose text (quoted `>` lines removed) matches a rule of the intent_rules seed
+    (see int_message_rule_matches); one row per message and rule that fired, with the
+    person's organization at the time.
 -#}
 {{ config(materialized='table') }}
 
@@ -12,8 +13,8 @@ person_activities as (
     select * from {{ ref('int_person_activities') }}
 ),
 
-activities as (
-    select * from {{ ref('int_activities') }}
+rule_matches as (
+    select * from {{ ref('int_message_rule_matches') }}
 ),
 
 rules as (
@@ -29,10 +30,10 @@ messages as (
         person_activities.activity_type,
         person_activities.occurred_at,
         person_activities.month,
-        regexp_replace(coalesce(activities.content_text, ''), '(^|\n)[ \t]*>[^\n]*', '', 'g') as message_text
+        unnest(rule_matches.intent_rules) as rule
     from person_activities
-    inner join activities
-        on person_activities.activity_key = activities.activity_key
+    inner join rule_matches
+        on person_activities.activity_key = rule_matches.activity_key
     where
         not person_activities.is_bot
         and not person_activities.is_staff
@@ -52,10 +53,10 @@ final as (
         messages.occurred_at,
         messages.month,
         rules.signal,
-        rules.rule
+        messages.rule
     from messages
     inner join rules
-        on regexp_matches(messages.message_text, rules.pattern)
+        on messages.rule = rules.rule
 )
 
 select * from final

@@ -97,6 +97,10 @@ SOURCES: dict[str, dict[str, Any]] = {
                   "options": {"orgs": [GITHUB_ORG]}},
     "crm": {"type": "crm", "base": "crm", "delta": "delta/crm"},
 }  # fmt: skip
+GENERATOR_VERSION = 1
+"""Bumped when the same scale and seed write different data (``townsquare bench`` then
+regenerates instead of reusing an earlier output)."""
+
 GENERATORS: tuple[tuple[str, Callable[[Context], None]], ...] = (
     ("blog", blog.generate),
     ("forum", forum.generate),
@@ -251,7 +255,7 @@ def _manifest(ctx: Context) -> dict[str, Any]:
     stats = ctx.pop.tally.stats(ctx.pop) if ctx.pop.tally else {}
     return {
         "generator": "townsquare.synth",
-        "version": 1,
+        "version": GENERATOR_VERSION,
         "scale": ctx.scale,
         "seed": ctx.seed,
         "span": {
