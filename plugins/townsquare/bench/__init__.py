@@ -143,53 +143,68 @@ def run_bench(
     else:
         _run(result, "synth", "synth", {"scale": scale, "out": str(synth_dir), "seed": seed},
              work, say, extra_keys=("files", "bytes"))  # fmt: skip
-    shutil.rmtree(run_dir, ignore_errors=True)
-    (run_dir / "logs").mkdir(parents=True)
-    src = _sources_view(synth_dir, run_dir / "src")
-    lake = str(run_dir / "lake")
-    warehouse = run_dir / "warehouse.duckdb"
+    try:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        (run_dir / "logs").mkdir(parents=True)
+        src = _sources_view(synth_dir, run_dir / "src")
+        lake = str(run_dir / "lake")
+        landed = _land(result, src, "base", lake, run_dir, say)
+        if "landing_limit" in skip:
+            result.skipped["landing_limit"] = "--skip landing_limit"
+        else:
+            for name, files in landed.items():
+                _run(result, f"landing_limit:{name}", "landing_limit",
+                     {"files": files, "scratch": str(run_dir / "scratch")}, run_dir, say)  # fmt: skip
+        _perceval(result, src, run_dir, skip, perceval_venv, say)
+        if "dbt" in skip:
+            result.skipped["dbt"] = "--skip dbt"
+        else:
+            _builds(result, src, lake, run_dir, skip, say)
+    finally:
+        # what was measured is written even when a step failed (the error says which)
+        result.seconds = time.monotonic() - started
+        write_results(result, work)
+    return result
 
-    from townsquare.synth import apply_delta, serve, source_configs
 
+def _land(
+    result: BenchResult, src: Path, phase: str, lake: str, run_dir: Path, say: Progress
+) -> dict[str, list[str]]:
+    """Every source's ``phase`` (base or delta) landing, one child each: the files landed."""
+    from townsquare.synth import serve, source_configs
+
+    prefix = "ingest" if phase == "base" else "delta"
     landed: dict[str, list[str]] = {}
     with serve(src) as urls:
-        for source in source_configs(src, "base", urls):
-            r = _run(result, f"ingest:{source.name}", "ingest",
-                     {"source": source.model_dump(mode="json"), "lake": lake}, run_dir, say,
-                     extra_keys=("entities", "quarantined", "import_seconds"), type=source.type)  # fmt: skip
+        for source in source_configs(src, phase, urls):
+            args = {"source": source.model_dump(mode="json"), "lake": lake}
+            keys = ("entities", "quarantined", "import_seconds")
+            r = _run(result, f"{prefix}:{source.name}", "ingest", args, run_dir, say,
+                     extra_keys=keys, type=source.type)  # fmt: skip
             landed[source.name] = r["files"]
-    if "landing_limit" in skip:
-        result.skipped["landing_limit"] = "--skip landing_limit"
-    else:
-        for name, files in landed.items():
-            _run(result, f"landing_limit:{name}", "landing_limit",
-                 {"files": files, "scratch": str(run_dir / "scratch")}, run_dir, say)  # fmt: skip
-    _perceval(result, src, run_dir, skip, perceval_venv, say)
+    return landed
 
-    if "dbt" in skip:
-        result.skipped["dbt"] = "--skip dbt"
-    else:
-        dbt_args = {"lake": lake, "target_path": str(run_dir / "target"), "verbose": True}
-        _run(result, "dbt:full", "dbt",
-             {**dbt_args, "command": ["build"], "warehouse": str(warehouse)}, run_dir, say,
-             extra_keys=("slowest_nodes",))  # fmt: skip
-        _orchestration(result, lake, warehouse, run_dir, skip, say)
-        if "incremental" in skip:
-            result.skipped["incremental"] = "--skip incremental"
-        else:
-            say("bench: applying the delta day (a copy of forum, GitHub and git)")
-            apply_delta(src)
-            with serve(src) as urls:
-                for source in source_configs(src, "delta", urls):
-                    _run(result, f"delta:{source.name}", "ingest",
-                         {"source": source.model_dump(mode="json"), "lake": lake}, run_dir,
-                         say, extra_keys=("entities",), type=source.type)  # fmt: skip
-            _run(result, "dbt:incremental", "dbt",
-                 {**dbt_args, "command": ["build"], "warehouse": str(warehouse)}, run_dir, say,
-                 extra_keys=("slowest_nodes",))  # fmt: skip
-    result.seconds = time.monotonic() - started
-    write_results(result, work)
-    return result
+
+def _builds(
+    result: BenchResult, src: Path, lake: str, run_dir: Path, skip: tuple[str, ...],
+    say: Progress,
+) -> None:  # fmt: skip
+    """Full build, Cosmos vs plain on copies of it, then the delta day and the incremental
+    build."""
+    from townsquare.synth import apply_delta
+
+    warehouse = run_dir / "warehouse.duckdb"
+    args = {"lake": lake, "target_path": str(run_dir / "target"), "verbose": True,
+            "command": ["build"], "warehouse": str(warehouse)}  # fmt: skip
+    _run(result, "dbt:full", "dbt", args, run_dir, say, extra_keys=("slowest_nodes",))
+    _orchestration(result, lake, warehouse, run_dir, skip, say)
+    if "incremental" in skip:
+        result.skipped["incremental"] = "--skip incremental"
+        return
+    say("bench: applying the delta day (to the run's copy of forum, GitHub and git)")
+    apply_delta(src)
+    _land(result, src, "delta", lake, run_dir, say)
+    _run(result, "dbt:incremental", "dbt", args, run_dir, say, extra_keys=("slowest_nodes",))
 
 
 def write_results(result: BenchResult, work: Path) -> None:
