@@ -22,6 +22,8 @@ from townsquare.bench.report import render_markdown, targets
 from townsquare.synth import generate, read_manifest
 
 SCALE = 0.002
+# the whole bench runs about 30 child processes (each imports GX or dbt): minutes, not seconds
+pytestmark = pytest.mark.timeout(1800)
 
 
 def _commits(repo: Path) -> int:

@@ -174,12 +174,21 @@
     {#- files not loaded yet, and loaded files rewritten since (a re-run of an interval
         rewrites its files in place under the same names, with the run's new ingested_at:
         the file's Parquet statistics say so without reading its rows) -#}
-    {%- set glob = sql_string(lake_glob(entity)) -%}
+    {%- set current = run_query(
+        'select file from glob(' ~ sql_string(lake_glob(entity)) ~ ') order by file'
+    ).columns[0].values() | list -%}
+    {%- if current | length == 0 -%}
+        {#- parquet_metadata() fails on an empty list; with no file there is nothing new -#}
+        {{- return([]) -}}
+    {%- endif -%}
+    {%- set quoted = [] -%}
+    {%- for f in current -%}{%- do quoted.append(sql_string(f)) -%}{%- endfor -%}
+    {%- set files = '[' ~ (quoted | join(', ')) ~ ']' -%}
     {%- set found = run_query(
-        'with current_files as (select file from glob(' ~ glob ~ ')), '
+        'with current_files as (select unnest(' ~ files ~ ') as file), '
         ~ 'loaded as (select _lake_file, max(ingested_at) as loaded_at from ' ~ this ~ ' group by 1), '
         ~ 'written as (select file_name, max(stats_max_value) as written_at from parquet_metadata('
-        ~ glob ~ ") where path_in_schema = 'ingested_at' group by 1) "
+        ~ files ~ ") where path_in_schema = 'ingested_at' group by 1) "
         ~ 'select current_files.file from current_files '
         ~ 'left join loaded on current_files.file = loaded._lake_file '
         ~ 'left join written on current_files.file = written.file_name '

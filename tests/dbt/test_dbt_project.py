@@ -655,29 +655,30 @@ def gh_comment(
     }
 
 
-def land_repo(lake: Path) -> None:
-    ann_commit = commit(
+def ann_commit() -> dict[str, Any]:
+    return commit(
         "c1", utc(2024, 1, 10), "Ann", "ann@x.example", co_authors=[("Bob", "Bob@X.example")]
     )
-    land(lake, "repo_commits", "app-git", "g1", RECENT, [ann_commit])
-    land(
-        lake,
-        "repo_commits",
-        "app-git",
-        "g2",
-        RECENT,
-        [
-            ann_commit,  # landed again by the next run: one row
-            commit("c2", utc(2024, 1, 20), "Cy", "cy@x.example"),
-            commit(
-                "c3",
-                utc(2024, 1, 25),
-                "dependabot[bot]",
-                "49699333+dependabot[bot]@users.noreply.github.com",
-            ),
-            commit("c4", utc(2024, 2, 2), "Dee", "77+Dee@users.noreply.github.com", ["c2", "c3"]),
-        ],
-    )
+
+
+def second_git_run(cy_name: str = "Cy") -> list[dict[str, Any]]:
+    """The rows of the git run ``g2``: Ann's commit again, Cy's, a bot's and a merge."""
+    return [
+        ann_commit(),  # landed again by the next run: one row
+        commit("c2", utc(2024, 1, 20), cy_name, "cy@x.example"),
+        commit(
+            "c3",
+            utc(2024, 1, 25),
+            "dependabot[bot]",
+            "49699333+dependabot[bot]@users.noreply.github.com",
+        ),
+        commit("c4", utc(2024, 2, 2), "Dee", "77+Dee@users.noreply.github.com", ["c2", "c3"]),
+    ]
+
+
+def land_repo(lake: Path) -> None:
+    land(lake, "repo_commits", "app-git", "g1", RECENT, [ann_commit()])
+    land(lake, "repo_commits", "app-git", "g2", RECENT, second_git_run())
     land(
         lake,
         "repo_issues",

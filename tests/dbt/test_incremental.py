@@ -19,6 +19,7 @@ from test_dbt_project import (
     land_repo,
     land_trackbacks_and_comments,
     run_dbt,
+    second_git_run,
     utc,
 )
 
@@ -123,23 +124,7 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
         "app-git",
         "g2",
         RECENT + timedelta(hours=1),
-        [
-            commit(
-                "c1",
-                utc(2024, 1, 10),
-                "Ann",
-                "ann@x.example",
-                co_authors=[("Bob", "Bob@X.example")],
-            ),
-            commit("c2", utc(2024, 1, 20), "Cy Renamed", "cy@x.example"),
-            commit(
-                "c3",
-                utc(2024, 1, 25),
-                "dependabot[bot]",
-                "49699333+dependabot[bot]@users.noreply.github.com",
-            ),
-            commit("c4", utc(2024, 2, 2), "Dee", "77+Dee@users.noreply.github.com", ["c2", "c3"]),
-        ],
+        second_git_run(cy_name="Cy Renamed"),
     )
     assert str(rewritten) in before["stg_git__commits"]
     old = next((lake / "raw" / "repo_commits").rglob("g1-0.parquet"))
