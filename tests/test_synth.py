@@ -179,7 +179,8 @@ def test_lands_base_then_delta_through_the_connectors(synth: Path, tmp_path: Pat
                 done["git_commits"] == manifest["sources"]["git"]["delta"]["rows"]["repo_commits"]
             )
             assert apply_delta(out)["git_commits"] == 0  # idempotent
-        with serve(out) as urls:
+        # GitHub's listings 7 records a page: every listing is read through its Link pages
+        with serve(out, page_size=7) as urls:
             configs = source_configs(out, phase, urls)
             assert {c.name for c in configs} == {s["name"] for s in manifest["sources"].values()}
             for config in configs:

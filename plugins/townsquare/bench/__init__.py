@@ -11,7 +11,9 @@ pick instead.
 3. Ingest: every source's base landing into ``OUT/run/lake`` (forum and GitHub served
    over HTTP by ``RecordedServer``), one child process per source: records/s, peak RSS.
 4. Landing limit: pyarrow alone writing each source's already-parsed rows
-   (``steps.landing_limit``): the parse overhead as a ratio.
+   (``steps.landing_limit``): the parse overhead as a ratio; and git alone writing the
+   ``git log --numstat`` the git connector reads (``steps.git_log``), the ceiling of
+   any git reader that reports diff stats.
 5. Perceval (``bench.perceval``, its own venv) on the same mbox folder and git
    repository: items/s for each and the ratio.
 6. dbt full build (``dbt build``, empty warehouse).
@@ -155,6 +157,7 @@ def run_bench(
             for name, files in landed.items():
                 _run(result, f"landing_limit:{name}", "landing_limit",
                      {"files": files, "scratch": str(run_dir / "scratch")}, run_dir, say)  # fmt: skip
+            _git_ceiling(result, src, run_dir, say)
         _perceval(result, src, run_dir, skip, perceval_venv, say)
         if "dbt" in skip:
             result.skipped["dbt"] = "--skip dbt"
@@ -210,6 +213,13 @@ def _builds(
 def write_results(result: BenchResult, work: Path) -> None:
     (work / "bench.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
     (work / "bench.md").write_text(render_markdown(result))
+
+
+def _git_ceiling(result: BenchResult, src: Path, run_dir: Path, say: Progress) -> None:
+    """git alone writing the ``git log --numstat`` the git connector reads (``git_log``)."""
+    spec = json.loads((src / "manifest.json").read_text())["sources"]["git"]
+    repository = str(src / spec["base"]["location"])
+    _run(result, f"git_log:{spec['name']}", "git_log", {"repository": repository}, run_dir, say)
 
 
 def _perceval(

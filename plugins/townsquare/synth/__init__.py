@@ -326,14 +326,18 @@ def apply_delta(out: str | Path) -> dict[str, int]:
 
 
 @contextlib.contextmanager
-def serve(out: str | Path) -> Iterator[dict[str, str]]:
-    """Serve the recorded forum and GitHub folders; yields ``{"forum": url, "github": url}``."""
+def serve(out: str | Path, page_size: int = 100) -> Iterator[dict[str, str]]:
+    """Serve the recorded forum and GitHub folders; yields ``{"forum": url, "github": url}``.
+
+    GitHub listings are served ``page_size`` records a page (GitHub's largest page is 100),
+    each with a ``Link`` header to the next.
+    """
     from townsquare.samples.forum.recorded_server import RecordedServer
 
     root = Path(out)
     with (
         RecordedServer(root / "forum" / "discourse") as forum_url,
-        RecordedServer(root / "github") as gh_url,
+        RecordedServer(root / "github", page_size=page_size) as gh_url,
     ):
         yield {"forum": forum_url, "github": gh_url}
 

@@ -1,8 +1,8 @@
 """The GitHub repository ``borealis-dev/borealis`` as a recorded REST API (``github/``).
 
-Files are named by ``recorded_name`` and served by ``RecordedServer``, which sends bodies
-only (no ``Link`` header): every listing is one page holding all its records (one record
-a line inside the JSON array), as the demo's recording does. What the real ``github``
+Files are named by ``recorded_name`` and served by ``RecordedServer(page_size=100)``: each
+listing is one file (a JSON array, one record a line) served as GitHub does, ``per_page``
+records a page with a ``Link: rel="next"`` header to the next. What the real ``github``
 connector asks for (``api_url`` = the server's URL):
 
 - ``/repos/borealis-dev/borealis/issues?state=all&sort=updated&direction=asc&per_page=100``:

@@ -14,6 +14,16 @@ A request is answered with the file ``recorded_name(path, query)`` from the fold
 (``200 application/json``), or a Discourse-style JSON 404 when there is none. Only
 GET (and HEAD) are served; nothing outside the folder is ever read.
 
+Paged listings (``RecordedServer(folder, page_size=100)``, as ``townsquare synth`` serves
+GitHub): a request with ``per_page`` is answered from the file recorded without a
+``page`` parameter, when that file is a JSON array written one record a line (``[``,
+then a record a line, ``,`` between them, then ``]``). Pages hold
+``N = min(per_page, page_size)`` records: page ``page=K`` (1 when absent) holds records
+``(K-1)*N`` to ``K*N``, and a ``Link: <...page=K+1>; rel="next"`` header is sent while
+records remain, as GitHub's REST API pages. The file is never read whole:
+the byte offsets of its record lines are indexed once and a page reads only its lines,
+so a listing of millions of records is served in constant memory.
+
 Static mounts (``static={"/pipermail/": folder}``) serve plain files as a web server
 would: a request path under the prefix maps to the same relative path in the folder
 (``index.html`` for a path ending in ``/``), typed by suffix (``.html`` text/html,
@@ -41,12 +51,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from array import array
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 log = logging.getLogger("townsquare.samples.recorded_server")
 
@@ -106,9 +117,17 @@ class RecordedServer:
     """A recorded folder served on ``127.0.0.1:<free port>`` from a background thread."""
 
     def __init__(
-        self, folder: Path | str = FORUM, static: Mapping[str, Path | str] | None = None
+        self,
+        folder: Path | str = FORUM,
+        static: Mapping[str, Path | str] | None = None,
+        page_size: int | None = None,
     ) -> None:
+        if page_size is not None and page_size < 1:
+            raise ValueError(f"page_size must be at least 1 (got {page_size})")
         self.folder = Path(folder).resolve()
+        self.page_size = page_size
+        self._lines: dict[Path, tuple[float, int, array]] = {}
+        self._lines_lock = threading.Lock()
         self.static = {prefix: Path(f).resolve() for prefix, f in (static or {}).items()}
         for root in [self.folder, *self.static.values()]:
             if not root.is_dir():
@@ -153,7 +172,20 @@ class RecordedServer:
 
     def answer(self, target: str) -> tuple[int, bytes, str]:
         """Status, body and content type for a request target (``/path?query``)."""
+        status, data, content_type, _ = self.respond(target)
+        return status, data, content_type
+
+    def respond(self, target: str) -> tuple[int, bytes, str, dict[str, str]]:
+        """``answer`` plus the extra headers (``Link`` on a paged listing)."""
         parts = urlsplit(target)
+        if self.page_size is not None:
+            paged = self._page(parts.path, parts.query, self.page_size)
+            if paged is not None:
+                return paged
+        status, data, content_type = self._file(parts)
+        return status, data, content_type, {}
+
+    def _file(self, parts: Any) -> tuple[int, bytes, str]:
         for prefix, root in self.static.items():
             if parts.path.startswith(prefix):
                 relative = unquote(parts.path[len(prefix) :])
@@ -175,6 +207,72 @@ class RecordedServer:
             return 404, json.dumps(NOT_FOUND).encode(), CONTENT_TYPES[".json"]
         return 200, path.read_bytes(), CONTENT_TYPES[".json"]
 
+    def _page(
+        self, path: str, query: str, page_size: int
+    ) -> tuple[int, bytes, str, dict[str, str]] | None:
+        """Page ``page`` of a listing recorded one record a line, or None (not paged)."""
+        params = parse_qsl(query, keep_blank_values=True)
+        values = dict(params)
+        if "per_page" not in values:
+            return None
+        try:
+            per_page = int(values["per_page"])
+            page = int(values.get("page", "1"))
+        except ValueError:
+            return None
+        if per_page < 1 or page < 1:
+            return None
+        rest = [(k, v) for k, v in params if k != "page"]
+        file = self.folder / recorded_name(path, urlencode(rest))
+        if file.parent != self.folder or not file.is_file():
+            return None
+        offsets = self._record_lines(file)
+        if offsets is None:
+            return None
+        size = min(per_page, page_size)
+        first = (page - 1) * size
+        last = min(first + size, len(offsets) - 1)
+        records: list[bytes] = []
+        if first < last:
+            with file.open("rb") as f:
+                f.seek(offsets[first])
+                chunk = f.read(offsets[last] - offsets[first])
+            records = [line.rstrip(b"\r\n").removesuffix(b",") for line in chunk.splitlines()]
+        headers = {}
+        if first + size < len(offsets) - 1:
+            following = urlencode([*rest, ("page", str(page + 1))])
+            headers["Link"] = f'<{self.url}{path}?{following}>; rel="next"'
+        body = b"[" + b",".join(records) + b"]"
+        return 200, body, CONTENT_TYPES[".json"], headers
+
+    def _record_lines(self, file: Path) -> array | None:
+        """Byte offsets of the record lines of a one-record-a-line JSON array, plus the
+        offset where the records end; None when the file is not written that way."""
+        stat = file.stat()
+        with self._lines_lock:
+            known = self._lines.get(file)
+            if known is not None and known[:2] == (stat.st_mtime, stat.st_size):
+                return known[2]
+            offsets = array("Q")
+            with file.open("rb") as f:
+                head = f.readline()
+                if head.strip() == b"[]":
+                    offsets.append(len(head))
+                elif head.rstrip(b"\r\n") != b"[":
+                    return None
+                else:
+                    at = len(head)
+                    for line in f:
+                        if line.rstrip(b"\r\n") == b"]":
+                            break
+                        offsets.append(at)
+                        at += len(line)
+                    else:
+                        return None  # no closing bracket: not one record a line
+                    offsets.append(at)
+            self._lines[file] = (stat.st_mtime, stat.st_size, offsets)
+            return offsets
+
 
 def demo_site() -> RecordedServer:
     """The demo's local site: the recorded Discourse forum at ``/`` and the Pipermail
@@ -188,14 +286,23 @@ def _handler_for(site: RecordedServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             site.requests.append(self.path)
-            self._send(*site.answer(self.path))
+            self._send(*site.respond(self.path))
 
         def do_HEAD(self) -> None:
-            self._send(*site.answer(self.path), body=False)
+            self._send(*site.respond(self.path), body=False)
 
-        def _send(self, status: int, data: bytes, content_type: str, body: bool = True) -> None:
+        def _send(
+            self,
+            status: int,
+            data: bytes,
+            content_type: str,
+            headers: dict[str, str],
+            body: bool = True,
+        ) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             if body:
