@@ -274,3 +274,25 @@
     )
     {%- endif -%}
 {%- endmacro %}
+
+
+{#-
+    post_hook of int_archive_activities: rows whose lake file and ingested_at are no longer
+    in stg_gharchive__events (the file was removed, or rewritten in place without some of
+    its events), so an incremental run keeps what a full rebuild would keep.
+-#}
+{% macro forget_unstaged_events() -%}
+    {%- if execute and model.resource_type != 'unit_test' -%}
+        delete from {{ this }}
+        where not exists (
+            select 1
+            from (
+                select distinct _lake_file, ingested_at
+                from {{ ref('stg_gharchive__events') }}
+            ) as staged
+            where staged._lake_file = {{ this }}._lake_file and staged.ingested_at = {{ this }}.ingested_at
+        )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

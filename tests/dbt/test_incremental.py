@@ -32,6 +32,7 @@ INCREMENTAL = (
     "stg_discourse__posts",
     "stg_blog__comments",
 )
+"""Incremental staging models (every row keeps its lake file in `_lake_file`)."""
 
 
 def tables(path: Path) -> dict[str, list[tuple]]:
@@ -116,6 +117,36 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
         day2,
         [gh_comment("review", "99", 2, "dee", utc(2024, 3, 2), review_state="APPROVED")],
     )
+    # GH Archive: a new hour (a fork, and a second star of the starred repo, later: the
+    # first star stays the activity), and yesterday's hour a1 re-run in place with one more
+    # event (a comment)
+    star = {"event_type": "WatchEvent", "action": "started", "actor_login": "eve",
+            "repo_name": "acme/app", "payload": '{"action": "started"}'}  # fmt: skip
+    land(
+        lake,
+        "repo_events",
+        "gha",
+        "a2",
+        day2,
+        [
+            {**star, "event_id": "e6", "created_at": utc(2024, 3, 4)},
+            {"event_id": "e5", "event_type": "ForkEvent", "action": None, "actor_login": "dee",
+             "repo_name": "acme/app", "created_at": utc(2024, 3, 3), "payload": "{}"},
+        ],
+    )  # fmt: skip
+    land(
+        lake,
+        "repo_events",
+        "gha",
+        "a1",
+        RECENT + timedelta(hours=2),
+        [
+            {**star, "event_id": "e1", "created_at": utc(2024, 1, 3)},
+            {"event_id": "e4", "event_type": "IssueCommentEvent", "action": "created",
+             "actor_login": "fay", "repo_name": "acme/app", "created_at": utc(2024, 3, 2),
+             "payload": '{"issue": {"number": 2}, "comment": {"id": 4242}}'},
+        ],
+    )  # fmt: skip
     # and the run g2 re-run later the same day: its file rewritten in place, same name, with
     # the re-run's ingested_at and a changed row
     rewritten = land(
@@ -149,9 +180,11 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
     }
     for model, name in entity.items():
         current = {str(p) for p in (lake / "raw" / name).rglob("*.parquet")}
-        expected = len(current - before[model]) + (1 if model == "stg_git__commits" else 0)
+        rewritten_in_place = model in ("stg_git__commits", "stg_gharchive__events")
+        expected = len(current - before[model]) + (1 if rewritten_in_place else 0)
         assert read.get(model, 0) == expected, (model, read.get(model), expected)
     assert read["stg_git__commits"] == 3  # g3 and g1b (new), g2 (rewritten in place)
+    assert read["stg_gharchive__events"] == 2  # a2 (new), a1 (rewritten in place)
     incremental, rebuilt = tables(warehouse), tables(full)
     assert incremental.keys() == rebuilt.keys()
     differing = [name for name in incremental if incremental[name] != rebuilt[name]]
@@ -166,6 +199,21 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
         assert con.execute(
             "select status from staging.stg_blog__comments where comment_id = 'c-2'"
         ).fetchall() == [("approved",)]
+        # GH Archive: the fork and the comment are new rows; eve's star stays one row, the
+        # API's (the archive's two stars of it lose)
+        assert con.execute(
+            "select activity_key, source, occurred_at::date::varchar "
+            "from intermediate.int_activities where source = 'gha' or activity_key like 'star:%' "
+            "order by 1"
+        ).fetchall() == [
+            ("comment:acme/app:issue_comment:4242", "gha", "2024-03-02"),
+            ("gharchive:e5", "gha", "2024-03-03"),
+            ("star:acme/app:eve", "app-gh", "2024-01-03"),
+            ("star:acme/app:fay", "app-gh", "2024-01-04"),
+        ]
+        assert con.execute(
+            "select count(*) from intermediate.int_archive_activities"
+        ).fetchall() == [(4,)]
         # the re-landed commit is there once, and no row points at a lake file that is gone
         assert con.execute(
             "select count(*) from staging.stg_git__commits where sha = 'c1'"
@@ -174,3 +222,6 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
             files = {f for (f,) in con.execute(f"select distinct _lake_file from staging.{model}")
                      .fetchall()}  # fmt: skip
             assert all(Path(f).exists() for f in files), model
+        files = {f for (f,) in con.execute(
+            "select distinct _lake_file from intermediate.int_archive_activities").fetchall()}  # fmt: skip
+        assert files and all(Path(f).exists() for f in files)

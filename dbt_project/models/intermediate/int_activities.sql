@@ -3,7 +3,8 @@
     int_identities) and identity evidence, the target and the conversation it belongs to,
     weighted by the activity_weights seed. The same action seen by two sources (an issue in
     the GitHub API and in GH Archive, a star in both) is one row: activity_key is built the
-    same way for both and the API row wins.
+    same way for both and the API row wins. GH Archive events are read as actions once, by
+    the incremental int_archive_activities.
 -#}
 {{ config(materialized='table') }}
 
@@ -45,8 +46,8 @@ stars as (
     select * from {{ ref('stg_github__stars') }}
 ),
 
-events as (
-    select * from {{ ref('stg_gharchive__events') }}
+archive_activities as (
+    select * from {{ ref('int_archive_activities') }}
 ),
 
 weights as (
@@ -336,82 +337,27 @@ github_stars as (
     where starred_at is not null
 ),
 
-archive_typed as (
-    select
-        *,
-        case
-            when event_type = 'IssuesEvent' and action = 'opened' then 'issue_opened'
-            when event_type = 'PullRequestEvent' and action = 'opened' then 'pr_opened'
-            when
-                event_type = 'PullRequestEvent' and action = 'closed'
-                and json_extract(payload, '$.pull_request.merged')::boolean
-                then 'pr_merged'
-            when event_type = 'IssueCommentEvent' and action = 'created' then 'issue_comment'
-            when event_type = 'PullRequestReviewEvent' then 'review'
-            when event_type = 'PullRequestReviewCommentEvent' and action = 'created' then 'review_comment'
-            when event_type = 'WatchEvent' then 'star'
-            when event_type = 'ForkEvent' then 'fork'
-            when event_type = 'ReleaseEvent' and action = 'published' then 'release'
-            when event_type = 'PushEvent' then 'push'
-            when event_type in ('IssuesEvent', 'PullRequestEvent', 'IssueCommentEvent', 'PullRequestReviewCommentEvent')
-                then null
-            else 'other_event'
-        end as activity_type,
-        coalesce(
-            json_extract_string(payload, '$.issue.number'),
-            json_extract_string(payload, '$.pull_request.number'),
-            json_extract_string(payload, '$.number')
-        ) as item_number,
-        -- the author of a merged pull request (the event's actor is whoever merged it)
-        lower(json_extract_string(payload, '$.pull_request.user.login')) as pull_author_login
-    from events
-    where actor_login is not null and repo_name is not null
-),
-
 archive as (
     select
-        case activity_type
-            when 'issue_opened' then 'opened:' || lower(repo_name) || '#' || item_number
-            when 'pr_opened' then 'opened:' || lower(repo_name) || '#' || item_number
-            when 'pr_merged' then 'merged:' || lower(repo_name) || '#' || item_number
-            when 'issue_comment'
-                then 'comment:' || lower(repo_name) || ':issue_comment:' || json_extract_string(payload, '$.comment.id')
-            when 'review_comment'
-                then
-                    'comment:' || lower(repo_name) || ':review_comment:' || json_extract_string(payload, '$.comment.id')
-            when 'review'
-                then 'comment:' || lower(repo_name) || ':review:' || json_extract_string(payload, '$.review.id')
-            when 'star' then 'star:' || lower(repo_name) || ':' || lower(actor_login)
-            else 'gharchive:' || event_id
-        end as activity_key,
+        activity_key,
         'repository' as channel,
         source,
         activity_type,
-        created_at as occurred_at,
-        'github:' || case
-            when activity_type = 'pr_merged' then coalesce(pull_author_login, lower(actor_login))
-            else lower(actor_login)
-        end as identity_ref,
+        occurred_at,
+        'github:' || actor_username as identity_ref,
         'person' as actor_kind,
         null::varchar as actor_email,
-        case
-            when activity_type = 'pr_merged' then coalesce(pull_author_login, lower(actor_login))
-            else lower(actor_login)
-        end as actor_username,
+        actor_username,
         null::varchar as actor_name,
         null::varchar as actor_profile_url,
-        {{ is_bot("coalesce(case when activity_type = 'pr_merged' then pull_author_login end, actor_login)") }}
-            as actor_is_bot,
+        {{ is_bot('bot_login') }} as actor_is_bot,
         'repository' as target_type,
-        lower(repo_name) as target_key,
-        lower(repo_name) as repo,
-        case
-            when activity_type in ('issue_opened', 'pr_opened', 'issue_comment', 'review', 'review_comment')
-                then lower(repo_name) || '#' || item_number
-        end as conversation_key,
-        activity_type in ('issue_opened', 'pr_opened') as is_conversation_start,
+        repo as target_key,
+        repo,
+        conversation_key,
+        is_conversation_start,
         null::varchar as content_text
-    from archive_typed
+    from archive_activities
     where activity_type is not null
 ),
 
