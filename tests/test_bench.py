@@ -65,6 +65,9 @@ def test_every_step_runs_and_lands_what_synth_wrote(bench) -> None:
     for name in ("dbt:full", "dbt:plain", "dbt:cosmos", "dbt:incremental"):
         step = result.step(name)
         assert step is not None and step.seconds > 0 and step.peak_rss_mib > 50, name
+    for name in ("dbt:full", "dbt:incremental"):
+        kinds = result.step(name).extra["node_seconds"]
+        assert kinds["model"] > 0 and kinds["test"] > 0 and kinds["unit_test"] > 0, kinds
     # the same project both ways: every node of the plain build ran in the incremental one
     assert result.step("dbt:full").items == result.step("dbt:incremental").items > 100
     assert result.skipped == {"perceval": "--skip perceval"}
@@ -126,7 +129,17 @@ def test_targets_by_hand() -> None:
         _step("ingest:synth-git", 20.0, 40_000),  # 2,000/s
         _step("perceval:git", 40.0, 40_000),  # 1,000/s -> 2.0x: missed
         _step("git_log:synth-git", 10.0, 40_000),  # git alone 4,000/s: 4.0x Perceval
-        _step("dbt:full", 600.0, 500, rss=1900.0),
+        StepResult(
+            "dbt:full",
+            600.0,
+            600.0,
+            1900.0,
+            500,
+            extra={
+                "node_seconds": {"model": 900.0, "test": 250.5, "unit_test": 3.0},
+                "slowest_nodes": [["int_activities", 120.0], ["int_identities", 80.25]],
+            },
+        ),
         _step("dbt:incremental", 66.0, 500),  # 11%: missed
         _step("dbt:plain", 100.0, 500, wall=110.0),
         _step("dbt:cosmos", 120.0, 1, wall=143.0, rss=2100.0),  # 1.3x: met; 2,100 MiB: missed
@@ -143,5 +156,9 @@ def test_targets_by_hand() -> None:
     md = render_markdown(result)
     assert "| mbox | 10,000 | 2,000 | 5.0x |" in md
     assert "| 11.0% | **no** |" in md
+    assert (
+        "| dbt:full | 600.0 | 900.0 | 250.5 | 3.0 | n/a | int_activities 120.0, "
+        "int_identities 80.2 |" in md
+    )
     assert "git log --numstat alone runs at 4.00x Perceval" in md
     assert "writes 4,000 commits/s; Townsquare's git ingest runs at 50% of that." in md

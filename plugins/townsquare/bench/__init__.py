@@ -51,6 +51,8 @@ Progress = Callable[[str], None]
 
 STEP_NAMES = ("landing_limit", "perceval", "dbt", "cosmos", "incremental")
 """What ``--skip`` accepts (``dbt`` skips everything after the landing)."""
+DBT_KEYS = ("slowest_nodes", "node_seconds")
+"""What a dbt step reports beyond its time: its 8 slowest nodes, node time by kind."""
 MUTABLE = ("forum", "github", "git")
 """Synth folders the delta day rewrites: copied per run so ``OUT/synth`` stays as made."""
 CHILD_ENV = {
@@ -199,7 +201,7 @@ def _builds(
     warehouse = run_dir / "warehouse.duckdb"
     args = {"lake": lake, "target_path": str(run_dir / "target"), "verbose": True,
             "command": ["build"], "warehouse": str(warehouse)}  # fmt: skip
-    _run(result, "dbt:full", "dbt", args, run_dir, say, extra_keys=("slowest_nodes",))
+    _run(result, "dbt:full", "dbt", args, run_dir, say, extra_keys=DBT_KEYS)
     _orchestration(result, lake, warehouse, run_dir, skip, say)
     if "incremental" in skip:
         result.skipped["incremental"] = "--skip incremental"
@@ -207,7 +209,7 @@ def _builds(
     say("bench: applying the delta day (to the run's copy of forum, GitHub and git)")
     apply_delta(src)
     _land(result, src, "delta", lake, run_dir, say)
-    _run(result, "dbt:incremental", "dbt", args, run_dir, say, extra_keys=("slowest_nodes",))
+    _run(result, "dbt:incremental", "dbt", args, run_dir, say, extra_keys=DBT_KEYS)
 
 
 def write_results(result: BenchResult, work: Path) -> None:

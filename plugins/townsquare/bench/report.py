@@ -151,6 +151,23 @@ def render_markdown(result: BenchResult) -> str:
                     f"| {name} | {ours.rate:,.0f} | {limit.rate:,.0f} | "
                     f"{limit.rate / ours.rate:.1f}x |"
                 )
+    builds = [s for s in (result.step("dbt:full"), result.step("dbt:incremental")) if s]
+    if any(s.extra.get("node_seconds") for s in builds):
+        lines += [
+            "",
+            "## Where a build's time goes (node seconds; dbt runs 2 threads)",
+            "",
+            "| build | wall s | models | data tests | unit tests | seeds | slowest nodes |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for s in builds:
+            kinds = s.extra.get("node_seconds") or {}
+            slowest = ", ".join(f"{n} {t:.1f}" for n, t in (s.extra.get("slowest_nodes") or [])[:5])
+            lines.append(
+                f"| {s.name} | {_num(s.seconds)} | {_num(kinds.get('model'))} | "
+                f"{_num(kinds.get('test'))} | {_num(kinds.get('unit_test'))} | "
+                f"{_num(kinds.get('seed'))} | {slowest} |"
+            )
     lines += ["", "## Targets", "", "| target | measured | met | note |",
               "| --- | ---: | --- | --- |"]  # fmt: skip
     for t in targets(result):

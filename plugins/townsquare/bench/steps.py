@@ -157,11 +157,19 @@ def dbt(args: dict[str, Any]) -> dict[str, Any]:
         progress=_say if args.get("verbose") else None,
     )
     seconds = time.perf_counter() - t0
-    timings = sorted(
-        ((r.node.name, round(r.execution_time, 2)) for r in result.result.results),
-        key=lambda kv: -kv[1],
-    )
-    return {"seconds": seconds, "items": len(timings), "slowest_nodes": timings[:8]}
+    results = result.result.results
+    timings = sorted(((r.node.name, round(r.execution_time, 2)) for r in results),
+                     key=lambda kv: -kv[1])  # fmt: skip
+    by_kind: dict[str, float] = {}
+    for r in results:
+        kind = str(r.node.resource_type)
+        by_kind[kind] = round(by_kind.get(kind, 0.0) + r.execution_time, 2)
+    return {
+        "seconds": seconds,
+        "items": len(timings),
+        "slowest_nodes": timings[:8],
+        "node_seconds": dict(sorted(by_kind.items())),
+    }
 
 
 @step
