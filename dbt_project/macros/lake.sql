@@ -235,14 +235,22 @@
 
 {#-
     pre_hook of the incremental staging models: rows whose lake file is gone (an interval
-    re-landed on a later day replaces its old files) are deleted before the new files are
-    read, so an incremental run keeps what a full rebuild would keep.
+    re-landed on a later day replaces its old files), and rows of files rewritten in place
+    (a re-run of an interval: the model reads them again, and a key the re-run no longer
+    has must not stay), are deleted before the files are read, so an incremental run keeps
+    what a full rebuild would keep.
 -#}
 {% macro lake_forget_removed_files(source_name, table_name) -%}
     {%- if execute and is_incremental() -%}
         {%- set entity = lake_entity_of(lake_source_node(source_name, table_name)) -%}
+        {%- set reread = [] -%}
+        {%- for f in lake_new_files(entity) -%}{%- do reread.append(sql_string(f)) -%}{%- endfor -%}
         delete from {{ this }}
-        where _lake_file not in (select file from glob({{ sql_string(lake_glob(entity)) }}))
+        where
+            _lake_file not in (select file from glob({{ sql_string(lake_glob(entity)) }}))
+            {%- if reread %}
+            or _lake_file in ({{ reread | join(', ') }})
+            {%- endif %}
     {%- else -%}
         select 1
     {%- endif -%}

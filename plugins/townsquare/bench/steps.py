@@ -114,32 +114,34 @@ def landing_limit(args: dict[str, Any]) -> dict[str, Any]:
 
 @step
 def git_log(args: dict[str, Any]) -> dict[str, Any]:
-    """git alone: the git connector's ``git log --numstat`` over the same repository and
-    refs, its output read and thrown away. No reader of git's diff stats (the connector,
-    Perceval) can go faster than git writes them: this is that ceiling."""
+    """git alone: the git commands the git connector runs over the same repository and refs
+    (``git rev-list``, then ``git log --no-walk --numstat`` per batch), their output read
+    and thrown away. No reader of git's diff stats (the connector, Perceval) can go faster
+    than git writes them: this is that ceiling."""
     import subprocess
 
-    from townsquare.connectors.git import LOG_ARGS, REF_PREFIXES, Git
+    from townsquare.connectors.git import LOG_ARGS, LOG_BATCH, REF_PREFIXES, Git, sha_batches
 
     git = Git(repository=Path(args["repository"]))
     listing = git.run("for-each-ref", "--format=%(objectname)", *REF_PREFIXES)
-    tips = sorted(set(listing.split()))
+    tips = b"".join(t + b"\n" for t in sorted(set(listing.split())))
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        git.argv(*LOG_ARGS, "--numstat"),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=git.env,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(b"".join(t + b"\n" for t in tips))
-    proc.stdin.close()
     commits = 0
-    while chunk := proc.stdout.read(1 << 20):
-        commits += chunk.count(b"\x1e")  # the record separator opens every commit
-    if proc.wait() != 0:
-        raise RuntimeError(f"git log exited with status {proc.returncode}")
+    for batch in git.stream("rev-list", "--stdin", stdin=tips, reader=sha_batches(LOG_BATCH)):
+        proc = subprocess.Popen(
+            git.argv(*LOG_ARGS, "--no-walk=unsorted", "--numstat"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=git.env,
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(b"".join(sha + b"\n" for sha in batch))
+        proc.stdin.close()
+        while chunk := proc.stdout.read(1 << 20):
+            commits += chunk.count(b"\x1e")  # the record separator opens every commit
+        if proc.wait() != 0:
+            raise RuntimeError(f"git log exited with status {proc.returncode}")
     return {"seconds": time.perf_counter() - t0, "items": commits}
 
 

@@ -24,9 +24,12 @@ Which commits
     blob are ignored. A repository without commits yields no rows, no error.
 
 Reading
-    ``git log`` is streamed through a pipe (memory stays flat whatever the
-    repository size) in a NUL-separated format, ``--numstat`` for the counts, the
-    revisions given on stdin. Settings that would change the output are pinned on
+    ``git rev-list`` lists the commits to read (the revisions given on stdin), and
+    ``git log --no-walk`` reads them ``log_batch`` (50,000) at a time, each streamed
+    through a pipe in a NUL-separated format with ``--numstat`` for the counts: git
+    keeps every object it touched until it exits, so one ``git log`` over a long
+    history would grow with it; batches keep git's memory, and ours, bounded whatever
+    the repository size. Settings that would change the output are pinned on
     the command line (``--no-color``, ``--root``, ``-M``, ``--no-diff-merges``,
     ``--encoding=UTF-8``, ``core.quotePath=false``, ``log.showSignature=false``, ``color.ui=false``,
     no mailmap), and the ``GIT_DIR``-style variables of the environment are
@@ -70,6 +73,7 @@ Options (``ctx.options``)
     ``diff_stats``: false skips ``--numstat`` (``files_changed``, ``insertions`` and
     ``deletions`` stay null): git then reads no file contents, about ten times
     faster on a large history (the diffs are what git spends its time on).
+    ``log_batch``: commits one ``git log`` reads (default 50,000; see Reading).
 
 Incremental loads and state
     The state of ``repo_commits`` is ``{"tips": {REFNAME: SHA}}``: the commit each
@@ -163,8 +167,21 @@ _CO_AUTHOR = re.compile(
 )
 _LINE_END = re.compile(r"\r\n?")
 _MAX_OFFSET_MINUTES = 18 * 60
-PINNED_CONFIG = ("core.quotePath=false", "log.showSignature=false", "color.ui=false")
-"""Settings passed to every git call, whatever the user's or repository's config says."""
+PINNED_CONFIG = (
+    "core.quotePath=false",
+    "log.showSignature=false",
+    "color.ui=false",
+    "core.packedGitLimit=256m",
+    "core.packedGitWindowSize=32m",
+)
+"""Settings passed to every git call, whatever the user's or repository's config says
+(pack files are mapped 32 MiB at a time, at most 256 MiB at once: the default maps up to
+32 TiB, and a large history's pack then counts whole in git's resident memory)."""
+LOG_BATCH = 50_000
+"""Commits one ``git log`` reads. git keeps every object it has touched until it exits, so
+a single ``git log --numstat`` over a history grows with it (about 1.8 GB at 900,000
+commits); ``git rev-list`` lists the commits and a ``git log --no-walk`` per batch reads
+them, each bounded."""
 _GIT_LOCATION_VARS = (
     "GIT_DIR",
     "GIT_WORK_TREE",
@@ -278,13 +295,20 @@ class Git:
             raise GitError(_failure(args[0], proc.returncode, proc.stderr))
         return proc.stdout
 
-    def stream(self, *args: str, stdin: bytes) -> Iterator[tuple[list[bytes], bytes]]:
-        """Run ``git log`` with ``stdin``; stream its records (see ``split_records``).
+    def stream(
+        self,
+        *args: str,
+        stdin: bytes,
+        reader: Callable[[IO[bytes], Callable[[], None]], Iterator[Any]] | None = None,
+    ) -> Iterator[Any]:
+        """Run a git command with ``stdin``; stream what ``reader`` makes of its output
+        (default: ``git log`` records, see ``split_records``).
 
-        The exit status is checked before the last record is yielded; a git that
+        The exit status is checked before the last item is yielded; a git that
         exits non-zero or is killed raises ``GitError``. Closing the iterator early
         kills git.
         """
+        read = reader or split_records
         # stderr goes to a file: a pipe nobody reads could fill up and block git
         with tempfile.TemporaryFile() as errors:
             try:
@@ -312,12 +336,33 @@ class Git:
                         errors.seek(0)
                         raise GitError(_failure(args[0], code, errors.read()))
 
-                yield from split_records(proc.stdout, check_exit)
+                yield from read(proc.stdout, check_exit)
             finally:
                 if proc.poll() is None:
                     proc.kill()
                 proc.stdout.close()
                 proc.wait()
+
+
+def sha_batches(size: int) -> Callable[[IO[bytes], Callable[[], None]], Iterator[list[bytes]]]:
+    """A ``Git.stream`` reader: ``git rev-list`` output as lists of at most ``size`` SHAs
+    (the exit status is checked before the last list)."""
+
+    def read(stream: IO[bytes], at_eof: Callable[[], None]) -> Iterator[list[bytes]]:
+        batch: list[bytes] = []
+        for line in stream:
+            sha = line.strip()
+            if not sha:
+                continue
+            batch.append(sha)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        at_eof()
+        if batch:
+            yield batch
+
+    return read
 
 
 def _failure(command: str, code: int, stderr: bytes) -> str:
@@ -533,6 +578,10 @@ class GitConnector(Connector):
         self.binary = str(options.get("git_binary") or "git")
         self.fetch_timeout = float(options.get("fetch_timeout") or DEFAULT_FETCH_TIMEOUT)
         self.diff_stats = bool(options.get("diff_stats", True))
+        batch = options.get("log_batch")
+        self.log_batch = LOG_BATCH if batch is None else int(batch)
+        if self.log_batch < 1:
+            raise ValueError(f"git: option log_batch must be at least 1 (got {self.log_batch})")
         cache = options.get("cache_dir")
         self.cache_dir = Path(cache).expanduser() if cache else default_cache_dir()
         self.since = parse_since(ctx.since)
@@ -566,19 +615,28 @@ class GitConnector(Connector):
         tips = self.current_tips(git)
         wanted = sorted(set(tips.values()))
         if wanted:
-            args = [*LOG_ARGS, "--numstat"] if self.diff_stats else list(LOG_ARGS)
+            # rev-list walks the history (commits only: small), git log reads it in batches
+            walk = ["rev-list", "--stdin"]
             revisions = [f"{sha}\n" for sha in wanted]
             if self.since is not None:
-                args.append(f"--since={self.since:%Y-%m-%d %H:%M:%S} +0000")
+                walk.append(f"--since={self.since:%Y-%m-%d %H:%M:%S} +0000")
             else:
                 revisions += [f"^{sha}\n" for sha in self._known_old_tips(git)]
-            for fields, section in git.stream(*args, stdin="".join(revisions).encode()):
-                item = commit_item(self.repo, fields, section, diff_stats=self.diff_stats)
-                if isinstance(item, Row):
-                    self.commits += 1
-                else:
-                    self.rejected += 1
-                yield item
+            args = [*LOG_ARGS, "--no-walk=unsorted"]
+            if self.diff_stats:
+                args.append("--numstat")
+            batches = git.stream(
+                *walk, stdin="".join(revisions).encode(), reader=sha_batches(self.log_batch)
+            )
+            for batch in batches:
+                shas = b"".join(sha + b"\n" for sha in batch)
+                for fields, section in git.stream(*args, stdin=shas):
+                    item = commit_item(self.repo, fields, section, diff_stats=self.diff_stats)
+                    if isinstance(item, Row):
+                        self.commits += 1
+                    else:
+                        self.rejected += 1
+                    yield item
         log.info(
             "git: %s: %d new commits, %d rejected, %d refs",
             self.repo,
