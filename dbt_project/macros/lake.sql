@@ -28,11 +28,18 @@
 {%- endmacro %}
 
 
+{#-
+    Every lake row carries its file (`_lake_file`) and its position in the file
+    (`file_row_number`): together they identify a row, so dedup_lake_latest() can rank the
+    narrow key columns and join the winning rows back instead of sorting whole rows.
+-#}
+{% macro lake_read_options() -%}
+    {{- return(", union_by_name = true, hive_partitioning = false, filename = '_lake_file', file_row_number = true)") -}}
+{%- endmacro %}
+
+
 {% macro lake_read(entity) -%}
-    {{- return(
-        'read_parquet(' ~ sql_string(lake_glob(entity))
-        ~ ', union_by_name = true, hive_partitioning = false)'
-    ) -}}
+    {{- return('read_parquet(' ~ sql_string(lake_glob(entity)) ~ lake_read_options()) -}}
 {%- endmacro %}
 
 
@@ -87,6 +94,8 @@
         {%- endif -%}
         {%- do selects.append('cast(null as ' ~ column.data_type ~ ') as ' ~ adapter.quote(column.name)) -%}
     {%- endfor -%}
+    {%- do selects.append('cast(null as varchar) as _lake_file') -%}
+    {%- do selects.append('cast(null as bigint) as file_row_number') -%}
     {{- return('(select ' ~ (selects | join(', ')) ~ ' where false)') -}}
 {%- endmacro %}
 
@@ -107,12 +116,24 @@
 {%- endmacro %}
 
 
+{#- A unit test's `given` rows stand for one lake file; the row ids keep them apart. -#}
+{% macro lake_given_rows(relation) -%}
+    {%- if not execute -%}
+        {{- return(relation) -}}
+    {%- endif -%}
+    {{- return(
+        "(select *, 'given' as _lake_file, row_number() over () as file_row_number from "
+        ~ relation ~ ')'
+    ) -}}
+{%- endmacro %}
+
+
 {% macro lake_source(source_name, table_name) -%}
     {#- Calling source() registers the model's dependency on the dbt source. -#}
     {%- set relation = source(source_name, table_name) -%}
     {%- if not execute or model.resource_type == 'unit_test' -%}
         {#- Parsing, or a unit test whose `given` input (format: sql) replaces the source. -#}
-        {{- return(relation) -}}
+        {{- return(lake_given_rows(relation)) -}}
     {%- endif -%}
     {{- return(lake_relation_for_node(lake_source_node(source_name, table_name))) -}}
 {%- endmacro %}
@@ -165,10 +186,7 @@
 {% macro lake_read_files(files) -%}
     {%- set quoted = [] -%}
     {%- for f in files -%}{%- do quoted.append(sql_string(f)) -%}{%- endfor -%}
-    {{- return(
-        'read_parquet([' ~ (quoted | join(', ')) ~ "], union_by_name = true, "
-        ~ "hive_partitioning = false, filename = '_lake_file')"
-    ) -}}
+    {{- return('read_parquet([' ~ (quoted | join(', ')) ~ ']' ~ lake_read_options()) -}}
 {%- endmacro %}
 {% macro lake_new_files(entity) -%}
     {#- files not loaded yet, and loaded files rewritten since (a re-run of an interval
@@ -206,8 +224,7 @@
         {{- return(relation) -}}
     {%- endif -%}
     {%- if model.resource_type == 'unit_test' -%}
-        {#- the `given` rows replace the source; they have no lake file -#}
-        {{- return('(select *, cast(null as varchar) as _lake_file from ' ~ relation ~ ')') -}}
+        {{- return(lake_given_rows(relation)) -}}
     {%- endif -%}
     {%- set node = lake_source_node(source_name, table_name) -%}
     {%- set entity = lake_entity_of(node) -%}
@@ -220,16 +237,14 @@
         {%- set files = lake_new_files(entity) -%}
         {%- do log('lake_source_incremental: ' ~ this.identifier ~ ' reads ' ~ (files | length) ~ ' new or rewritten file(s)', info=false) -%}
     {%- elif lake_has_files(entity) -%}
-        {{- return(lake_read(entity) | replace(', hive_partitioning = false)', ", hive_partitioning = false, filename = '_lake_file')")) -}}
+        {{- return(lake_read(entity)) -}}
     {%- else -%}
         {%- set files = [] -%}
     {%- endif -%}
     {%- if files | length > 0 -%}
         {{- return(lake_read_files(files)) -}}
     {%- endif -%}
-    {{- return(lake_empty_relation(node) | replace(
-        ' where false)', ', cast(null as varchar) as _lake_file where false)'
-    )) -}}
+    {{- return(lake_empty_relation(node)) -}}
 {%- endmacro %}
 
 

@@ -10,12 +10,12 @@
 
 with
 
-lake_rows as (
+lake_rows as not materialized (
     select * from {{ lake_source_incremental('blog', 'blog_comments') }}
 ),
 
 latest as (
-    {{ dedup_latest('lake_rows', ['source', 'comment_id']) }}
+    {{ dedup_lake_latest('lake_rows', ['source', 'comment_id']) }}
 ),
 
 normalized as (

@@ -1,11 +1,11 @@
 with
 
-lake_rows as (
+lake_rows as not materialized (
     select * from {{ lake_source('blog', 'blog_posts') }}
 ),
 
 latest as (
-    {{ dedup_latest('lake_rows', ['source', 'post_id']) }}
+    {{ dedup_lake_latest('lake_rows', ['source', 'post_id']) }}
 ),
 
 renamed as (

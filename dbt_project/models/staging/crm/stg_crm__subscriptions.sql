@@ -1,11 +1,11 @@
 with
 
-lake_rows as (
+lake_rows as not materialized (
     select * from {{ lake_source('crm', 'subscriptions') }}
 ),
 
 latest as (
-    {{ dedup_latest('lake_rows', ['source', 'subscription_id']) }}
+    {{ dedup_lake_latest('lake_rows', ['source', 'subscription_id']) }}
 ),
 
 renamed as (

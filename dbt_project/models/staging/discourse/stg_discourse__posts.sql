@@ -10,12 +10,12 @@
 
 with
 
-lake_rows as (
+lake_rows as not materialized (
     select * from {{ lake_source_incremental('discourse', 'forum_posts') }}
 ),
 
 latest as (
-    {{ dedup_latest('lake_rows', ['source', 'post_id']) }}
+    {{ dedup_lake_latest('lake_rows', ['source', 'post_id']) }}
 ),
 
 renamed as (

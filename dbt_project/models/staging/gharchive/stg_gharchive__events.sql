@@ -10,12 +10,12 @@
 
 with
 
-lake_rows as (
+lake_rows as not materialized (
     select * from {{ lake_source_incremental('gharchive', 'repo_events') }}
 ),
 
 latest as (
-    {{ dedup_latest('lake_rows', ['event_id']) }}
+    {{ dedup_lake_latest('lake_rows', ['event_id']) }}
 ),
 
 renamed as (

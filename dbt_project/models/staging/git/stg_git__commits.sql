@@ -10,13 +10,13 @@
 
 with
 
-lake_rows as (
+lake_rows as not materialized (
     select * from {{ lake_source_incremental('git', 'repo_commits') }}
 ),
 
 -- the same commit may come from several sources (a mirror and a fork): one row per repo + sha
 latest as (
-    {{ dedup_latest('lake_rows', ['repo', 'sha']) }}
+    {{ dedup_lake_latest('lake_rows', ['repo', 'sha']) }}
 ),
 
 renamed as (

@@ -10,12 +10,12 @@
 
 with
 
-lake_rows as (
+lake_rows as not materialized (
     select * from {{ lake_source_incremental('github', 'repo_comments') }}
 ),
 
 latest as (
-    {{ dedup_latest('lake_rows', ['repo', 'kind', 'comment_id']) }}
+    {{ dedup_lake_latest('lake_rows', ['repo', 'kind', 'comment_id']) }}
 ),
 
 renamed as (

@@ -1,11 +1,11 @@
 with
 
-lake_rows as (
+lake_rows as not materialized (
     select * from {{ lake_source('github', 'repo_issues') }}
 ),
 
 latest as (
-    {{ dedup_latest('lake_rows', ['repo', 'number']) }}
+    {{ dedup_lake_latest('lake_rows', ['repo', 'number']) }}
 ),
 
 renamed as (

@@ -1,11 +1,11 @@
 with
 
-lake_rows as (
+lake_rows as not materialized (
     select * from {{ lake_source('github', 'repo_stars') }}
 ),
 
 latest as (
-    {{ dedup_latest('lake_rows', ['repo', 'login']) }}
+    {{ dedup_lake_latest('lake_rows', ['repo', 'login']) }}
 ),
 
 renamed as (

@@ -1,12 +1,12 @@
 with
 
-lake_rows as (
+lake_rows as not materialized (
     select * from {{ lake_source('github', 'repo_users') }}
 ),
 
 -- profiles are global to GitHub: one row per login, the latest fetch wins
 latest as (
-    {{ dedup_latest('lake_rows', ['lower(login)']) }}
+    {{ dedup_lake_latest('lake_rows', ['lower(login)']) }}
 ),
 
 renamed as (

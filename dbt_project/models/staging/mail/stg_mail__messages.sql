@@ -4,18 +4,27 @@
     References entry present, else (for a reply-looking subject) the earliest earlier
     message of the same list with the same subject; the thread root is the parent chain's
     top, found with a recursive walk from the roots.
+
+    Scale: the threading works on a narrow copy of the ids (thread_keys); the wide rows
+    (bodies) are read from the lake once more at the end and never sorted.
 -#}
 with
 
-lake_rows as (
+lake_rows as not materialized (
     select * from {{ lake_source('mail', 'mail_messages') }}
 ),
 
-latest as (
-    {{ dedup_latest('lake_rows', ['source', 'message_id']) }}
+-- a message id can clean to the same value twice (e.g. with and without brackets): the
+-- latest ingestion wins, then the earliest sent
+latest as not materialized (
+    {{ dedup_lake_latest(
+        'lake_rows',
+        ['source', clean_message_id('message_id')],
+        ['ingested_at desc', 'run_id desc', 'sent_at', 'message_id'],
+    ) }}
 ),
 
-cleaned as (
+messages as not materialized (
     select
         source,
         {{ clean_message_id('message_id') }} as message_id,
@@ -41,9 +50,17 @@ cleaned as (
     from latest
 ),
 
--- a message id can clean to the same value twice (e.g. with and without brackets)
-messages as (
-    {{ dedup_latest('cleaned', ['source', 'message_id'], ['ingested_at desc', 'run_id desc', 'sent_at']) }}
+thread_keys as (
+    select
+        source,
+        message_id,
+        list_name,
+        thread_subject,
+        is_reply_subject,
+        sent_at,
+        in_reply_to,
+        "references",
+    from messages
 ),
 
 by_in_reply_to as (
@@ -51,8 +68,8 @@ by_in_reply_to as (
         child.source,
         child.message_id,
         parent.message_id as parent_message_id
-    from messages as child
-    inner join messages as parent
+    from thread_keys as child
+    inner join thread_keys as parent
         on
             child.source = parent.source
             and child.in_reply_to = parent.message_id
@@ -65,7 +82,7 @@ reference_entries as (
         message_id,
         unnest("references") as referenced_id,
         generate_subscripts("references", 1) as reference_position
-    from messages
+    from thread_keys
 ),
 
 by_references as (
@@ -74,7 +91,7 @@ by_references as (
         entry.message_id,
         entry.referenced_id as parent_message_id
     from reference_entries as entry
-    inner join messages as parent
+    inner join thread_keys as parent
         on
             entry.source = parent.source
             and entry.referenced_id = parent.message_id
@@ -84,28 +101,38 @@ by_references as (
     ) = 1
 ),
 
+-- the earliest message of the same list and subject sent in the 90 days before (a window
+-- frame, not a self-join: a common subject would pair every message with every other)
+subject_candidates as (
+    select
+        source,
+        message_id,
+        is_reply_subject,
+        min({'sent_at': sent_at, 'message_id': message_id}) over (
+            partition by source, list_name, thread_subject
+            order by sent_at
+            range between
+                to_days({{ var('mail_subject_thread_days', 90) }}) preceding
+                and current row
+            exclude group
+        ) as earliest_earlier
+    from thread_keys
+    where sent_at is not null and thread_subject is not null
+),
+
 by_subject as (
     select
-        child.source,
-        child.message_id,
-        parent.message_id as parent_message_id
-    from messages as child
-    inner join messages as parent
-        on
-            child.source = parent.source
-            and child.list_name is not distinct from parent.list_name
-            and child.thread_subject = parent.thread_subject
-            and child.sent_at > parent.sent_at
-            and child.sent_at - to_days({{ var('mail_subject_thread_days', 90) }}) <= parent.sent_at
-    where child.is_reply_subject
-    qualify row_number() over (
-        partition by child.source, child.message_id order by parent.sent_at, parent.message_id
-    ) = 1
+        source,
+        message_id,
+        earliest_earlier.message_id as parent_message_id
+    from subject_candidates
+    where is_reply_subject and earliest_earlier is not null
 ),
 
 parented as (
     select
-        messages.*,
+        thread_keys.source,
+        thread_keys.message_id,
         coalesce(
             by_in_reply_to.parent_message_id,
             by_references.parent_message_id,
@@ -116,13 +143,13 @@ parented as (
             when by_references.parent_message_id is not null then 'references'
             when by_subject.parent_message_id is not null then 'subject'
         end as parent_rule
-    from messages
+    from thread_keys
     left join by_in_reply_to
-        on messages.source = by_in_reply_to.source and messages.message_id = by_in_reply_to.message_id
+        on thread_keys.source = by_in_reply_to.source and thread_keys.message_id = by_in_reply_to.message_id
     left join by_references
-        on messages.source = by_references.source and messages.message_id = by_references.message_id
+        on thread_keys.source = by_references.source and thread_keys.message_id = by_references.message_id
     left join by_subject
-        on messages.source = by_subject.source and messages.message_id = by_subject.message_id
+        on thread_keys.source = by_subject.source and thread_keys.message_id = by_subject.message_id
 ),
 
 -- a nested WITH keeps the recursion out of the model's top-level CTE list
@@ -156,33 +183,35 @@ thread_walk as (
 
 final as (
     select
-        parented.source,
-        parented.message_id,
-        parented.is_message_id_generated,
-        parented.list_name,
-        parented.archive_url,
-        parented.from_name,
+        messages.source,
+        messages.message_id,
+        messages.is_message_id_generated,
+        messages.list_name,
+        messages.archive_url,
+        messages.from_name,
         -- raw-ish layer: marts never select from_email
-        parented.from_email,
-        parented.subject,
-        parented.thread_subject,
-        parented.sent_at,
-        parented.sent_utc_offset_minutes,
-        parented.date_source,
-        parented.in_reply_to,
-        parented."references",
+        messages.from_email,
+        messages.subject,
+        messages.thread_subject,
+        messages.sent_at,
+        messages.sent_utc_offset_minutes,
+        messages.date_source,
+        messages.in_reply_to,
+        messages."references",
         parented.parent_message_id,
         parented.parent_rule,
-        parented.body_text,
-        parented.ingested_at,
-        parented.run_id,
-        parented.source || ':' || parented.message_id as message_key,
+        messages.body_text,
+        messages.ingested_at,
+        messages.run_id,
+        messages.source || ':' || messages.message_id as message_key,
         -- messages on a reply cycle (corrupt headers) never reach a root: each starts its own
-        coalesce(thread_walk.thread_root_message_id, parented.message_id) as thread_root_message_id,
+        coalesce(thread_walk.thread_root_message_id, messages.message_id) as thread_root_message_id,
         coalesce(thread_walk.thread_depth, 0) as thread_depth
-    from parented
+    from messages
+    left join parented
+        on messages.source = parented.source and messages.message_id = parented.message_id
     left join thread_walk
-        on parented.source = thread_walk.source and parented.message_id = thread_walk.message_id
+        on messages.source = thread_walk.source and messages.message_id = thread_walk.message_id
 )
 
 select * from final

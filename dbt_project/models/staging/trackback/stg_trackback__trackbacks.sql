@@ -1,11 +1,11 @@
 with
 
-lake_rows as (
+lake_rows as not materialized (
     select * from {{ lake_source('trackback', 'trackbacks') }}
 ),
 
 latest as (
-    {{ dedup_latest('lake_rows', ['source', 'trackback_id']) }}
+    {{ dedup_lake_latest('lake_rows', ['source', 'trackback_id']) }}
 ),
 
 renamed as (
