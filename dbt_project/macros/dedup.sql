@@ -1,25 +1,13 @@
 {#-
-    Keep one row per natural key: the latest ingestion wins (ingested_at, then run_id).
-    Renders a complete select statement over `relation` (a CTE name or relation).
--#}
-{% macro dedup_latest(relation, key_columns, order_by=['ingested_at desc', 'run_id desc']) -%}
-    select *
-    from {{ relation }}
-    qualify row_number() over (
-        partition by {{ key_columns | join(', ') }}
-        order by {{ order_by | join(', ') }}
-    ) = 1
-{%- endmacro %}
+    Keep one row per natural key of lake rows: the latest ingestion wins (ingested_at, then
+    run_id, unless `order_by` says otherwise). Renders a complete select statement.
 
-
-
-{#-
-    dedup_latest() over lake rows (lake_source() and lake_source_incremental() give every row
-    `_lake_file` and `file_row_number`): the window ranks only the key and order columns, and
-    the winning rows are joined back by their row ids, so a wide row (a mail body, an event
-    payload) is never sorted or spilled. `relation` must be a CTE declared
-    `as not materialized` (DuckDB materializes a CTE read twice) or a relation.
-    Key columns and order terms may be expressions over the raw lake columns.
+    lake_source() and lake_source_incremental() give every row `_lake_file` and
+    `file_row_number`: the window ranks only the key and order columns, and the winning rows
+    are joined back by their row ids, so a wide row (a mail body, an event payload) is never
+    sorted or spilled. `relation` must be a CTE declared `as not materialized` (DuckDB
+    materializes a CTE that is read twice) or a relation. Key columns and order terms may
+    be expressions over the raw lake columns.
 -#}
 {% macro dedup_lake_latest(relation, key_columns, order_by=['ingested_at desc', 'run_id desc']) -%}
     select {{ relation }}.*

@@ -50,7 +50,8 @@ messages as not materialized (
     from latest
 ),
 
-thread_keys as (
+-- materialized: DuckDB would otherwise inline it, and the dedup with it, into every join
+thread_keys as materialized (
     select
         source,
         message_id,
@@ -59,21 +60,8 @@ thread_keys as (
         is_reply_subject,
         sent_at,
         in_reply_to,
-        "references",
+        "references"
     from messages
-),
-
-by_in_reply_to as (
-    select
-        child.source,
-        child.message_id,
-        parent.message_id as parent_message_id
-    from thread_keys as child
-    inner join thread_keys as parent
-        on
-            child.source = parent.source
-            and child.in_reply_to = parent.message_id
-            and child.message_id != parent.message_id
 ),
 
 reference_entries as (
@@ -85,71 +73,115 @@ reference_entries as (
     from thread_keys
 ),
 
-by_references as (
-    select
-        entry.source,
-        entry.message_id,
-        entry.referenced_id as parent_message_id
-    from reference_entries as entry
-    inner join thread_keys as parent
-        on
-            entry.source = parent.source
-            and entry.referenced_id = parent.message_id
-            and entry.message_id != parent.message_id
-    qualify row_number() over (
-        partition by entry.source, entry.message_id order by entry.reference_position desc
-    ) = 1
-),
-
 -- the earliest message of the same list and subject sent in the 90 days before (a window
 -- frame, not a self-join: a common subject would pair every message with every other)
 subject_candidates as (
     select
         source,
         message_id,
+        list_name,
+        thread_subject,
         is_reply_subject,
-        min({'sent_at': sent_at, 'message_id': message_id}) over (
+        min(sent_at) over (
             partition by source, list_name, thread_subject
             order by sent_at
-            range between
-                to_days({{ var('mail_subject_thread_days', 90) }}) preceding
-                and current row
-            exclude group
-        ) as earliest_earlier
+            range between to_days({{ var('mail_subject_thread_days', 90) }}) preceding and current row exclude group  -- noqa: PRS, LT05
+        ) as earliest_earlier_at
     from thread_keys
     where sent_at is not null and thread_subject is not null
 ),
 
+-- of messages sent at the same instant, the smallest id
+subject_firsts as (
+    select
+        source,
+        list_name,
+        thread_subject,
+        sent_at,
+        min(message_id) as message_id
+    from thread_keys
+    where sent_at is not null and thread_subject is not null
+    group by source, list_name, thread_subject, sent_at
+),
+
 by_subject as (
+    select
+        candidate.source,
+        candidate.message_id,
+        earliest.message_id as parent_message_id
+    from subject_candidates as candidate
+    inner join subject_firsts as earliest
+        on
+            candidate.source = earliest.source
+            and candidate.list_name is not distinct from earliest.list_name
+            and candidate.thread_subject = earliest.thread_subject
+            and candidate.earliest_earlier_at = earliest.sent_at
+    where candidate.is_reply_subject
+),
+
+-- every rule's candidate parent, ranked: In-Reply-To, then References (newest first),
+-- then the subject
+candidates as (
     select
         source,
         message_id,
-        earliest_earlier.message_id as parent_message_id
-    from subject_candidates
-    where is_reply_subject and earliest_earlier is not null
+        1 as rule_rank,
+        0 as rule_order,
+        in_reply_to as parent_message_id
+    from thread_keys
+    where in_reply_to != message_id
+    union all
+    select
+        source,
+        message_id,
+        2 as rule_rank,
+        -reference_position as rule_order,
+        referenced_id as parent_message_id
+    from reference_entries
+    where referenced_id != message_id
+    union all
+    select
+        source,
+        message_id,
+        3 as rule_rank,
+        0 as rule_order,
+        parent_message_id
+    from by_subject
 ),
 
-parented as (
+-- the best-ranked candidate that is a message of the same source
+chosen as (
+    select
+        candidates.source,
+        candidates.message_id,
+        -- ranks are unique per message (one In-Reply-To, one subject parent, a position per
+        -- References entry); positions stay far below the factor
+        arg_min(
+            candidates.parent_message_id,
+            candidates.rule_rank * 1000000 + candidates.rule_order
+        ) as parent_message_id,
+        min(candidates.rule_rank) as rule_rank
+    from candidates
+    semi join thread_keys as parent
+        on
+            candidates.source = parent.source
+            and candidates.parent_message_id = parent.message_id
+    group by candidates.source, candidates.message_id
+),
+
+parented as materialized (
     select
         thread_keys.source,
         thread_keys.message_id,
-        coalesce(
-            by_in_reply_to.parent_message_id,
-            by_references.parent_message_id,
-            by_subject.parent_message_id
-        ) as parent_message_id,
-        case
-            when by_in_reply_to.parent_message_id is not null then 'in_reply_to'
-            when by_references.parent_message_id is not null then 'references'
-            when by_subject.parent_message_id is not null then 'subject'
+        chosen.parent_message_id,
+        case chosen.rule_rank
+            when 1 then 'in_reply_to'
+            when 2 then 'references'
+            when 3 then 'subject'
         end as parent_rule
     from thread_keys
-    left join by_in_reply_to
-        on thread_keys.source = by_in_reply_to.source and thread_keys.message_id = by_in_reply_to.message_id
-    left join by_references
-        on thread_keys.source = by_references.source and thread_keys.message_id = by_references.message_id
-    left join by_subject
-        on thread_keys.source = by_subject.source and thread_keys.message_id = by_subject.message_id
+    left join chosen
+        on thread_keys.source = chosen.source and thread_keys.message_id = chosen.message_id
 ),
 
 -- a nested WITH keeps the recursion out of the model's top-level CTE list
