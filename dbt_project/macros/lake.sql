@@ -116,14 +116,18 @@
 {%- endmacro %}
 
 
-{#- A unit test's `given` rows stand for one lake file; the row ids keep them apart. -#}
+{#-
+    A unit test's `given` rows stand for one lake file; the row ids keep them apart. The ids
+    follow the rows' hashes, not the scan order: the rows are read twice (dedup_lake_latest)
+    and must get the same ids both times (identical rows may swap ids, to the same effect).
+-#}
 {% macro lake_given_rows(relation) -%}
     {%- if not execute -%}
         {{- return(relation) -}}
     {%- endif -%}
     {{- return(
-        "(select *, 'given' as _lake_file, row_number() over () as file_row_number from "
-        ~ relation ~ ')'
+        "(select *, 'given' as _lake_file, row_number() over (order by hash(given_rows)) "
+        ~ 'as file_row_number from ' ~ relation ~ ' as given_rows)'
     ) -}}
 {%- endmacro %}
 

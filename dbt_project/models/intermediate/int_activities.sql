@@ -422,8 +422,8 @@ unioned as not materialized (
 
 -- one row per action: the API beats GH Archive, then the earliest record. The ranking
 -- reads the narrow columns only and the winning rows are joined back: a window over the
--- whole rows (message bodies included) sorted and spilled every row (82 s of 76 s wall
--- on 2 threads at scale 10, 42 s this way).
+-- whole rows (message bodies included) sorted and spilled every row (at scale 10: 76 s
+-- for the model alone that way, 42 s this way).
 winners as (
     select
         activity_key,

@@ -154,11 +154,11 @@ chosen as (
     select
         candidates.source,
         candidates.message_id,
-        -- ranks are unique per message (one In-Reply-To, one subject parent, a position per
-        -- References entry); positions stay far below the factor
+        -- [rank, order] is unique per message (one In-Reply-To, one subject parent, a
+        -- position per References entry); lists compare element by element
         arg_min(
             candidates.parent_message_id,
-            candidates.rule_rank * 1000000 + candidates.rule_order
+            [candidates.rule_rank, candidates.rule_order]
         ) as parent_message_id,
         min(candidates.rule_rank) as rule_rank
     from candidates
