@@ -1,5 +1,6 @@
-"""Incremental staging: a daily run reads only the new lake files and ends where a full
-rebuild ends (every staging, intermediate and mart table equal, row for row)."""
+"""Incremental staging and activities: a daily run reads only the new lake files, recomputes
+only the activities they touch, and ends where a full rebuild ends (every staging,
+intermediate and mart table equal, row for row)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ from test_dbt_project import (
     land_forum,
     land_repo,
     land_trackbacks_and_comments,
+    mail_thread,
+    message,
     run_dbt,
     second_git_run,
+    topic,
     utc,
 )
 
@@ -35,8 +39,12 @@ INCREMENTAL = (
 """Incremental staging models (every row keeps its lake file in `_lake_file`)."""
 
 
+BOOKKEEPING = ("_lake_file", "_computed_at")
+"""Columns that say where and when a row was computed: a full rebuild computes them anew."""
+
+
 def tables(path: Path) -> dict[str, list[tuple]]:
-    """Every staging/intermediate/mart table's rows (sorted), without the `_lake_file` column."""
+    """Every staging/intermediate/mart table's rows (sorted), without the bookkeeping columns."""
     out = {}
     with duckdb.connect(str(path), read_only=True) as con:
         names = con.execute(
@@ -48,8 +56,8 @@ def tables(path: Path) -> dict[str, list[tuple]]:
                 c
                 for (c,) in con.execute(
                     "select column_name from duckdb_columns() where schema_name = ? "
-                    "and table_name = ? and column_name != '_lake_file' order by column_index",
-                    [schema, table],
+                    "and table_name = ? and column_name not in ? order by column_index",
+                    [schema, table, list(BOOKKEEPING)],
                 ).fetchall()
             ]
             select = ", ".join(f'"{c}"' for c in columns)
@@ -68,6 +76,16 @@ def files_read(root: Path) -> dict[str, int]:
             model, _, rest = line.split("lake_source_incremental: ", 1)[1].partition(" reads ")
             out[model] = int(rest.split()[0])
     return out
+
+
+def activities_recomputed(root: Path) -> tuple[int, int]:
+    """(recomputed, removed) activities of int_activities' last run, from dbt's log."""
+    log = (root / "logs" / "dbt.log").read_text().splitlines()
+    start = max(i for i, line in enumerate(log) if "Running with dbt" in line)
+    found = [line for line in log[start:] if "int_activities: recomputed " in line]
+    assert len(found) == 1, found
+    words = found[0].split("int_activities: recomputed ", 1)[1].split()
+    return int(words[0]), int(words[-1])
 
 
 def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
@@ -115,7 +133,35 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
         "app-gh",
         "h9",
         day2,
-        [gh_comment("review", "99", 2, "dee", utc(2024, 3, 2), review_state="APPROVED")],
+        [
+            gh_comment("review", "99", 2, "dee", utc(2024, 3, 2), review_state="APPROVED"),
+            # the API lands the comment GH Archive saw (e4, below): the API's row wins
+            gh_comment("issue_comment", "4242", 2, "fay", utc(2024, 3, 2)),
+        ],
+    )
+    # the stars landed by h1 are withdrawn (their file removed): eve's star falls back to
+    # GH Archive's, fay's is gone
+    next((lake / "raw" / "repo_stars").rglob("h1-0.parquet")).unlink()
+    # the message c@ named in In-Reply-To lands late: c moves to its thread
+    land(
+        lake,
+        "mail_messages",
+        "dev",
+        "m2",
+        day2,
+        [message("<gone@lists.example>", "Ivy", "ivy@x.example", "Restore", utc(2024, 3, 2, 9))],
+    )
+    # topics landed again: 2 is no longer a private message (its post counts), 3 becomes one
+    land(
+        lake,
+        "forum_topics",
+        "forum",
+        "f3",
+        day2,
+        [
+            topic("2", "A private message", utc(2024, 3, 1, 11)),
+            topic("3", "Roadmap", utc(2024, 3, 5, 9), archetype="private_message"),
+        ],
     )
     # GH Archive: a new hour (a fork, and a second star of the starred repo, later), and
     # yesterday's hour a1 re-run in place: one event more (a comment), its star (e1) gone
@@ -164,6 +210,7 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
     full = tmp_path / "full.duckdb"
     assert run_dbt(tmp_path, "build").success
     read = files_read(tmp_path)
+    recomputed = activities_recomputed(tmp_path)
     shutil.copy(warehouse, full)
     monkeypatch.setenv("TOWNSQUARE_WAREHOUSE", str(full))
     assert run_dbt(tmp_path / "refresh", "build", "--full-refresh").success
@@ -183,6 +230,18 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
         assert read.get(model, 0) == expected, (model, read.get(model), expected)
     assert read["stg_git__commits"] == 3  # g3 and g1b (new), g2 (rewritten in place)
     assert read["stg_gharchive__events"] == 2  # a2 (new), a1 (rewritten in place)
+    # the activities recomputed: commits c9, c1 with its co-author, c2 and c3 (c4 is a merge);
+    # comment c-2; review 99; comment 4242; eve's star; the fork e5; messages gone@ and c@;
+    # post 21 (its topic is public now); the linkbacks (always: few) -- and removed: fay's
+    # star and post 31 (its topic is private now)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        linkbacks = con.execute(
+            "select count(*) from intermediate.int_activities where channel = 'trackback'"
+        ).fetchall()[0][0]
+        total = con.execute("select count(*) from intermediate.int_activities").fetchall()[0][0]
+    assert linkbacks > 0
+    assert recomputed == (13 + linkbacks, 2)
+    assert recomputed[0] < total / 2
     incremental, rebuilt = tables(warehouse), tables(full)
     assert incremental.keys() == rebuilt.keys()
     differing = [name for name in incremental if incremental[name] != rebuilt[name]]
@@ -200,15 +259,27 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
         # GH Archive: the fork and the comment are new rows; eve's star stays one row, the
         # API's (the archive's star of it loses)
         assert con.execute(
-            "select activity_key, source, occurred_at::date::varchar "
-            "from intermediate.int_activities where source = 'gha' or activity_key like 'star:%' "
+            "select activity_key, source, occurred_at::date::varchar from intermediate.int_activities "
+            "where source = 'gha' or activity_key like 'star:%' or activity_key like '%:4242' "
             "order by 1"
         ).fetchall() == [
-            ("comment:acme/app:issue_comment:4242", "gha", "2024-03-02"),
+            ("comment:acme/app:issue_comment:4242", "app-gh", "2024-03-02"),
             ("gharchive:e5", "gha", "2024-03-03"),
-            ("star:acme/app:eve", "app-gh", "2024-01-03"),
-            ("star:acme/app:fay", "app-gh", "2024-01-04"),
+            ("star:acme/app:eve", "gha", "2024-03-04"),
         ]
+        # c@ re-threaded under the late message; topic 2's post in, topic 3's out
+        assert con.execute(
+            "select activity_key, activity_type, target_key from intermediate.int_activities "
+            "where activity_key in ('mail:dev:c@lists.example', 'mail:dev:gone@lists.example') "
+            "order by 1"
+        ).fetchall() == [
+            ("mail:dev:c@lists.example", "mail_reply", mail_thread("gone@lists.example")),
+            ("mail:dev:gone@lists.example", "mail_thread", mail_thread("gone@lists.example")),
+        ]
+        assert con.execute(
+            "select activity_key from intermediate.int_activities where channel = 'forum' "
+            "and target_key in ('forum:2', 'forum:3')"
+        ).fetchall() == [("forum:forum:21",)]
         # e1 left with the re-run of its hour, from staging and from the activities' input
         assert con.execute(
             "select event_id from staging.stg_gharchive__events order by 1"

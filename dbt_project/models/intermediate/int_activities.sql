@@ -5,8 +5,33 @@
     the GitHub API and in GH Archive, a star in both) is one row: activity_key is built the
     same way for both and the API row wins. GH Archive events are read as actions once, by
     the incremental int_archive_activities.
+
+    Incremental (issue 8, macros/activities.sql): a run recomputes only the activities that
+    may have changed since the last run, and replaces them (delete+insert on activity_key):
+    - every activity of a record (a comment, a post, a message, a commit, an issue, a star,
+      an event) landed in a new or rewritten lake file, now and as it was before;
+    - every activity whose row came from a lake file that is gone or rewritten;
+    - forum posts of topics landed again (a topic that becomes a private message takes its
+      posts out) and of topics with no row;
+    - mail whose thread or depth moved (a late parent re-threads its replies): the threads
+      are compared, narrow, for every message;
+    - trackbacks and pingbacks (few: always).
+    Each row keeps the lake file, ingested_at and record it was computed from (`_lake_file`,
+    `ingested_at`, `_input_record`) and when (`_computed_at`). `--full-refresh` rebuilds all.
 -#}
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='activity_key',
+        on_schema_change='sync_all_columns',
+        post_hook=[
+            "{{ activities_forget_tombstones() }}",
+            "{{ activities_record_inputs() }}",
+        ],
+    )
+}}
+{%- set mode = activities_mode() %}
 
 -- CTEs are `not materialized`: `unioned` is read three times below, and DuckDB would
 -- otherwise materialize every branch with its message bodies
@@ -79,7 +104,10 @@ blog as not materialized (
         null::varchar as repo,
         source || ':comment:' || coalesce(parent_id, comment_id) as conversation_key,
         parent_id is null as is_conversation_start,
-        content_text
+        content_text,
+        _lake_file,
+        ingested_at,
+        'blog:' || comment_key as _input_record
     from blog_comments
     where is_approved and not is_linkback and published_at is not null
 ),
@@ -103,7 +131,10 @@ linkbacks as not materialized (
         null::varchar as repo,
         null::varchar as conversation_key,
         false as is_conversation_start,
-        null::varchar as content_text
+        null::varchar as content_text,
+        null::varchar as _lake_file,
+        null::timestamp as ingested_at,
+        'linkback:' || source || ':' || event_id as _input_record
     from reach_events
     where exclusion_reason is null and event_type in ('trackback', 'pingback')
 ),
@@ -128,7 +159,10 @@ forum as not materialized (
         null::varchar as repo,
         forum_posts.topic_key as conversation_key,
         forum_posts.post_number = 1 as is_conversation_start,
-        forum_posts.content_text
+        forum_posts.content_text,
+        forum_posts._lake_file,
+        forum_posts.ingested_at,
+        'forum:' || forum_posts.post_key as _input_record
     from forum_posts
     left join forum_topics
         on forum_posts.topic_key = forum_topics.topic_key
@@ -171,7 +205,10 @@ mail as not materialized (
         null::varchar as repo,
         source || ':thread:' || left(md5(thread_root_message_id), 16) as conversation_key,
         thread_depth = 0 as is_conversation_start,
-        body_text as content_text
+        body_text as content_text,
+        _lake_file,
+        ingested_at,
+        'mail:' || source || ':' || message_id as _input_record
     from mail_senders
     where sent_at is not null and coalesce(from_email, from_name) is not null
 ),
@@ -198,7 +235,10 @@ commit_authors as not materialized (
         lower(repo) as repo,
         null::varchar as conversation_key,
         false as is_conversation_start,
-        null::varchar as content_text
+        null::varchar as content_text,
+        _lake_file,
+        ingested_at,
+        'commit:' || lower(repo) || ':' || sha as _input_record
     from commits
     where not is_merge and authored_at is not null
 ),
@@ -209,6 +249,8 @@ co_author_entries as not materialized (
         repo,
         sha,
         authored_at,
+        _lake_file,
+        ingested_at,
         unnest(co_author_emails) as co_author_email,
         unnest(co_author_names) as co_author_name
     from commits
@@ -238,7 +280,10 @@ co_authors as not materialized (
         lower(repo) as repo,
         null::varchar as conversation_key,
         false as is_conversation_start,
-        null::varchar as content_text
+        null::varchar as content_text,
+        _lake_file,
+        ingested_at,
+        'commit:' || lower(repo) || ':' || sha as _input_record
     from co_author_entries
     qualify row_number() over (partition by activity_key order by co_author_name) = 1
 ),
@@ -262,7 +307,10 @@ github_opened as not materialized (
         lower(repo) as repo,
         lower(repo) || '#' || number as conversation_key,
         true as is_conversation_start,
-        coalesce(title, '') || chr(10) || coalesce(body_text, '') as content_text
+        coalesce(title, '') || chr(10) || coalesce(body_text, '') as content_text,
+        _lake_file,
+        ingested_at,
+        'issue:' || lower(repo) || '#' || number as _input_record
     from issues
     where author_login is not null
 ),
@@ -286,7 +334,10 @@ github_merged as not materialized (
         lower(repo) as repo,
         null::varchar as conversation_key,
         false as is_conversation_start,
-        null::varchar as content_text
+        null::varchar as content_text,
+        _lake_file,
+        ingested_at,
+        'issue:' || lower(repo) || '#' || number as _input_record
     from issues
     where is_merged and author_login is not null
 ),
@@ -310,7 +361,10 @@ github_comments as not materialized (
         lower(repo) as repo,
         lower(repo) || '#' || number as conversation_key,
         false as is_conversation_start,
-        body_text as content_text
+        body_text as content_text,
+        _lake_file,
+        ingested_at,
+        'comment:' || lower(repo) || ':' || kind || ':' || comment_id as _input_record
     from issue_comments
     where author_login is not null and coalesce(review_state, '') != 'PENDING'
 ),
@@ -334,7 +388,10 @@ github_stars as not materialized (
         lower(repo) as repo,
         null::varchar as conversation_key,
         false as is_conversation_start,
-        null::varchar as content_text
+        null::varchar as content_text,
+        _lake_file,
+        ingested_at,
+        'star:' || lower(repo) || ':' || lower(login) as _input_record
     from stars
     where starred_at is not null
 ),
@@ -358,7 +415,10 @@ archive as not materialized (
         repo,
         conversation_key,
         is_conversation_start,
-        null::varchar as content_text
+        null::varchar as content_text,
+        _lake_file,
+        ingested_at,
+        'gharchive:' || event_id as _input_record
     from archive_activities
     where activity_type is not null
 ),
@@ -419,6 +479,157 @@ unioned as not materialized (
         2 as source_priority
     from archive
 ),
+{% if mode == 'changes' %}
+stored as not materialized (
+    select * from {{ this }}
+),
+
+previous_inputs as materialized (
+    select
+        _lake_file,
+        ingested_at
+    from {{ activity_inputs_relation() }}
+    where kind = 'input'
+),
+
+current_inputs as materialized (
+    {%- for input in activity_inputs() %}
+    select distinct
+        _lake_file,
+        ingested_at
+    from {{ input }}
+    {{ 'union' if not loop.last }}
+    {%- endfor %}
+),
+
+-- files landed or rewritten since the last run
+new_inputs as materialized (
+    select * from current_inputs
+    except
+    select * from previous_inputs
+),
+
+-- files removed or rewritten since the last run
+gone_inputs as materialized (
+    select * from previous_inputs
+    except
+    select * from current_inputs
+),
+
+-- the records of the new files, whether or not they make an activity now
+new_records as materialized (
+    select 'blog:' || comment_key as _input_record
+    from blog_comments
+    where {{ from_lake_pairs('blog_comments', 'new_inputs') }}
+    union
+    select 'forum:' || post_key as _input_record
+    from forum_posts
+    where {{ from_lake_pairs('forum_posts', 'new_inputs') }}
+    union
+    select 'mail:' || source || ':' || message_id as _input_record
+    from mail_messages
+    where {{ from_lake_pairs('mail_messages', 'new_inputs') }}
+    union
+    select 'commit:' || lower(repo) || ':' || sha as _input_record
+    from commits
+    where {{ from_lake_pairs('commits', 'new_inputs') }}
+    union
+    select 'issue:' || lower(repo) || '#' || number as _input_record
+    from issues
+    where {{ from_lake_pairs('issues', 'new_inputs') }}
+    union
+    select 'comment:' || lower(repo) || ':' || kind || ':' || comment_id as _input_record
+    from issue_comments
+    where {{ from_lake_pairs('issue_comments', 'new_inputs') }}
+    union
+    select 'star:' || lower(repo) || ':' || lower(login) as _input_record
+    from stars
+    where {{ from_lake_pairs('stars', 'new_inputs') }}
+    union
+    select 'gharchive:' || event_id as _input_record
+    from archive_activities
+    where {{ from_lake_pairs('archive_activities', 'new_inputs') }}
+),
+
+-- topics landed again, and posts' topics with no row: their posts may come or go
+changed_topics as materialized (
+    select topic_key
+    from forum_topics
+    where {{ from_lake_pairs('forum_topics', 'new_inputs') }}
+    union
+    select forum_posts.topic_key
+    from forum_posts
+    where not exists (
+        select 1
+        from forum_topics
+        where forum_topics.topic_key = forum_posts.topic_key
+    )
+),
+
+-- messages whose thread or depth differs from the stored row's (a parent that landed late
+-- re-threads replies that did not change themselves); narrow columns of every message
+rethreaded_mail as (
+    select
+        activity_key,
+        target_key,
+        activity_type
+    from mail
+    where identity_ref is not null
+    except
+    select
+        activity_key,
+        target_key,
+        activity_type
+    from stored
+    where channel = 'mailing_list'
+),
+
+affected as materialized (
+    select activity_key
+    from unioned
+    where _input_record in (select new_records._input_record from new_records)
+    union
+    select activity_key
+    from stored
+    where _input_record in (select new_records._input_record from new_records)
+    union
+    select activity_key
+    from stored
+    where {{ from_lake_pairs('stored', 'gone_inputs') }}
+    union
+    select activity_key
+    from forum
+    where target_key in (select changed_topics.topic_key from changed_topics)
+    union
+    select activity_key
+    from stored
+    where channel = 'forum' and target_key in (select changed_topics.topic_key from changed_topics)
+    union
+    select activity_key from rethreaded_mail
+    union
+    select activity_key from linkbacks
+    union
+    select activity_key
+    from stored
+    where channel = 'trackback'
+),
+{% elif mode == 'all' %}
+stored as not materialized (
+    select * from {{ this }}
+),
+
+affected as materialized (
+    select activity_key from unioned
+    union
+    select activity_key from stored
+),
+{% endif %}
+candidates as not materialized (
+    select * from unioned
+    {%- if mode == 'changes' %}
+    where activity_key in (select affected.activity_key from affected)
+    {%- endif %}
+),
 
 -- one row per action: the API beats GH Archive, then the earliest record. The ranking
 -- reads the narrow columns only and the winning rows are joined back: a window over the
@@ -433,7 +644,7 @@ winners as (
         count(*) over (
             partition by activity_key, source_priority, occurred_at, source
         ) as tied_rows
-    from unioned
+    from candidates
     where identity_ref is not null and occurred_at is not null
     qualify rank() over (
         partition by activity_key order by source_priority, occurred_at, source
@@ -442,16 +653,16 @@ winners as (
 
 winning_rows as not materialized (
     select
-        unioned.*,
+        candidates.*,
         winners.tied_rows
-    from unioned
+    from candidates
     inner join winners
         on
-            unioned.activity_key = winners.activity_key
-            and unioned.source_priority = winners.source_priority
-            and unioned.occurred_at = winners.occurred_at
-            and unioned.source is not distinct from winners.source
-    where unioned.identity_ref is not null
+            candidates.activity_key = winners.activity_key
+            and candidates.source_priority = winners.source_priority
+            and candidates.occurred_at = winners.occurred_at
+            and candidates.source is not distinct from winners.source
+    where candidates.identity_ref is not null
 ),
 
 -- rows tied on all of that (the same action recorded twice at the same instant) are few:
@@ -487,10 +698,34 @@ final as (
         deduplicated.is_conversation_start,
         deduplicated.content_text,
         coalesce(weights.weight, 0) as weight,
-        coalesce(weights.is_contribution, false) as is_contribution
+        coalesce(weights.is_contribution, false) as is_contribution,
+        deduplicated._lake_file,
+        deduplicated.ingested_at,
+        deduplicated._input_record,
+        {{ activities_computed_at() }} as _computed_at
     from deduplicated
     left join weights
         on deduplicated.activity_type = weights.activity_type
 )
+{%- if mode != 'full' %},
+
+-- an activity recomputed and gone: a row without identity, which replaces the stored row
+-- and is deleted after the run (activities_forget_tombstones)
+tombstones as (
+    select
+        activity_key,
+        {{ activities_computed_at() }} as _computed_at
+    from affected
+    where not exists (
+        select 1
+        from final
+        where final.activity_key = affected.activity_key
+    )
+)
+{%- endif %}
 
 select * from final
+{%- if mode != 'full' %}
+union all by name
+select * from tombstones
+{%- endif %}

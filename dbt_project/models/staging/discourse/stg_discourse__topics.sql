@@ -35,7 +35,9 @@ renamed as (
         coalesce(visible, true) as is_visible,
         coalesce(lower(trim(archetype)), 'regular') as archetype,
         {{ to_utc('ingested_at') }} as ingested_at,
-        run_id
+        run_id,
+        -- the row's lake file: int_activities tells changed rows by it and ingested_at
+        _lake_file
     from latest
 )
 

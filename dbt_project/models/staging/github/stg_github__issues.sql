@@ -32,6 +32,8 @@ renamed as (
         body_text,
         {{ to_utc('ingested_at') }} as ingested_at,
         run_id,
+        -- the row's lake file: int_activities tells changed rows by it and ingested_at
+        _lake_file,
         repo || '#' || number as item_key,
         merged_at is not null as is_merged,
         coalesce(author_type = 'Bot', false) or {{ is_bot('author_login') }} as author_is_bot

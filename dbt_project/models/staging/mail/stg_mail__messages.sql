@@ -46,7 +46,8 @@ messages as not materialized (
         ) as "references",
         body_text,
         {{ to_utc('ingested_at') }} as ingested_at,
-        run_id
+        run_id,
+        _lake_file
     from latest
 ),
 
@@ -235,6 +236,8 @@ final as (
         messages.body_text,
         messages.ingested_at,
         messages.run_id,
+        -- the row's lake file: int_activities tells changed rows by it and ingested_at
+        messages._lake_file,
         messages.source || ':' || messages.message_id as message_key,
         -- messages on a reply cycle (corrupt headers) never reach a root: each starts its own
         coalesce(thread_walk.thread_root_message_id, messages.message_id) as thread_root_message_id,
