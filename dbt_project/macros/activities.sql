@@ -30,13 +30,6 @@
 {%- endmacro %}
 
 
-{% macro activity_inputs_relation() -%}
-    {{- return(api.Relation.create(
-        database=this.database, schema=this.schema, identifier=this.identifier ~ '__inputs'
-    )) -}}
-{%- endmacro %}
-
-
 {#- One value that changes when any seed the activities are computed with changes. -#}
 {% macro activity_seeds_digest() -%}
     md5(concat_ws(
@@ -52,24 +45,16 @@
 
 
 {#-
-    How the model runs: 'full' (a table build: the first run, --full-refresh, unit tests),
-    'changes' (an incremental run: recompute what changed), or 'all' (an incremental run
-    that cannot tell what changed, because nothing was recorded yet or the seeds changed:
-    recompute every activity and drop the ones that are gone).
+    incremental_mode() on the recorded inputs, and 'all' too when the seeds changed since
+    the last run.
 -#}
 {% macro activities_mode() -%}
-    {%- if not execute or model.resource_type == 'unit_test' or not is_incremental() -%}
-        {{- return('full') -}}
-    {%- endif -%}
-    {%- set recorded = activity_inputs_relation() -%}
-    {%- if adapter.get_relation(
-        database=recorded.database, schema=recorded.schema, identifier=recorded.identifier
-    ) is none -%}
-        {%- do log(this.identifier ~ ': no record of the inputs of the last run: every activity is recomputed', info=true) -%}
-        {{- return('all') -}}
+    {%- set mode = incremental_mode(['inputs']) -%}
+    {%- if mode != 'changes' -%}
+        {{- return(mode) -}}
     {%- endif -%}
     {%- set same = run_query(
-        'select coalesce((select any_value(digest) from ' ~ recorded ~ " where kind = 'seeds') = "
+        'select coalesce((select any_value(digest) from ' ~ state_relation('inputs') ~ " where kind = 'seeds') = "
         ~ activity_seeds_digest() ~ ', false)'
     ).columns[0].values()[0] -%}
     {%- if not same -%}
@@ -90,63 +75,16 @@
 {%- endmacro %}
 
 
-{#-
-    post_hook: an incremental run inserts a row without identity (a tombstone) for each
-    recomputed activity that no longer exists; they go here, after delete+insert removed
-    the old rows. Logs how many activities the run recomputed and removed.
--#}
-{% macro activities_forget_tombstones() -%}
-    {%- if execute and model.resource_type != 'unit_test' and is_incremental() -%}
-        {%- set counts = run_query(
-            'select count(*) filter (where identity_ref is not null), count(*) filter (where identity_ref is null) from '
-            ~ this ~ ' where _computed_at = ' ~ activities_computed_at()
-        ) -%}
-        {%- do log(
-            this.identifier ~ ': recomputed ' ~ counts.columns[0].values()[0] ~ ' activities, removed '
-            ~ counts.columns[1].values()[0], info=true
-        ) -%}
-        delete from {{ this }} where identity_ref is null
-    {%- else -%}
-        select 1
-    {%- endif -%}
-{%- endmacro %}
-
-
 {#- post_hook: the inputs' (file, ingested_at) pairs and the seeds' digest, for the next run. -#}
 {% macro activities_record_inputs() -%}
-    {%- if execute and model.resource_type != 'unit_test' -%}
-        create or replace table {{ activity_inputs_relation() }} as
-        select
-            'input' as kind,
-            _lake_file,
-            ingested_at,
-            null::varchar as digest
-        from (
-            {%- for input in activity_inputs() %}
-            select distinct
-                _lake_file,
-                ingested_at
-            from {{ input }}
-            {{ 'union' if not loop.last }}
-            {%- endfor %}
-        ) as pairs
-        union all
-        select
-            'seeds' as kind,
-            null::varchar as _lake_file,
-            null::timestamp as ingested_at,
-            {{ activity_seeds_digest() }} as digest
-    {%- else -%}
-        select 1
-    {%- endif -%}
-{%- endmacro %}
-
-
-{#- When this run computed a row (`_computed_at`): the run's start, the same for every row. -#}
-{% macro activities_computed_at() -%}
-    {%- if execute -%}
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
-    {%- else -%}
-        cast(null as timestamp)
-    {%- endif -%}
+    {%- set pairs = [] -%}
+    {%- for input in activity_inputs() -%}
+        {%- do pairs.append('select distinct _lake_file, ingested_at from ' ~ input) -%}
+    {%- endfor -%}
+    {{- return(record_state(
+        'inputs',
+        "select 'input' as kind, _lake_file, ingested_at, null::varchar as digest from ("
+        ~ (pairs | join(' union ')) ~ ') as pairs '
+        ~ "union all select 'seeds', null::varchar, null::timestamp, " ~ activity_seeds_digest()
+    )) -}}
 {%- endmacro %}

@@ -44,12 +44,14 @@ BOOKKEEPING = ("_lake_file", "_computed_at")
 
 
 def tables(path: Path) -> dict[str, list[tuple]]:
-    """Every staging/intermediate/mart table's rows (sorted), without the bookkeeping columns."""
+    """Every staging/intermediate/mart table's rows (sorted), without the bookkeeping columns
+    and the incremental models' state tables (`<model>__<what>`: what the last run saw)."""
     out = {}
     with duckdb.connect(str(path), read_only=True) as con:
         names = con.execute(
             "select schema_name, table_name from duckdb_tables() "
-            "where schema_name in ('staging', 'intermediate', 'marts') order by 1, 2"
+            "where schema_name in ('staging', 'intermediate', 'marts') "
+            "and table_name not like '%\\_\\_%' escape '\\' order by 1, 2"
         ).fetchall()
         for schema, table in names:
             columns = [
@@ -78,13 +80,13 @@ def files_read(root: Path) -> dict[str, int]:
     return out
 
 
-def activities_recomputed(root: Path) -> tuple[int, int]:
-    """(recomputed, removed) activities of int_activities' last run, from dbt's log."""
+def activities_recomputed(root: Path, model: str) -> tuple[int, int]:
+    """(recomputed, removed) activities of the model's last run, from dbt's log."""
     log = (root / "logs" / "dbt.log").read_text().splitlines()
     start = max(i for i, line in enumerate(log) if "Running with dbt" in line)
-    found = [line for line in log[start:] if "int_activities: recomputed " in line]
+    found = [line for line in log[start:] if f" {model}: recomputed " in line]
     assert len(found) == 1, found
-    words = found[0].split("int_activities: recomputed ", 1)[1].split()
+    words = found[0].split(f" {model}: recomputed ", 1)[1].split()
     return int(words[0]), int(words[-1])
 
 
@@ -151,6 +153,16 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
         day2,
         [message("<gone@lists.example>", "Ivy", "ivy@x.example", "Restore", utc(2024, 3, 2, 9))],
     )
+    # Dee's GitHub profile now shows the address she mails from: her mail and her reviews
+    # become one person's
+    land(
+        lake,
+        "repo_users",
+        "app-gh",
+        "h9",
+        day2,
+        [{"login": "dee", "user_id": "4", "name": "Dee D.", "email": "dee@corp.example"}],
+    )
     # topics landed again: 2 is no longer a private message (its post counts), 3 becomes one
     land(
         lake,
@@ -210,7 +222,8 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
     full = tmp_path / "full.duckdb"
     assert run_dbt(tmp_path, "build").success
     read = files_read(tmp_path)
-    recomputed = activities_recomputed(tmp_path)
+    recomputed = activities_recomputed(tmp_path, "int_activities")
+    person_recomputed = activities_recomputed(tmp_path, "int_person_activities")
     shutil.copy(warehouse, full)
     monkeypatch.setenv("TOWNSQUARE_WAREHOUSE", str(full))
     assert run_dbt(tmp_path / "refresh", "build", "--full-refresh").success
@@ -242,6 +255,10 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
     assert linkbacks > 0
     assert recomputed == (13 + linkbacks, 2)
     assert recomputed[0] < total / 2
+    # persons: the same less the linkbacks (sites are not persons), plus Dee's mail a and b
+    # (now her GitHub person's) and her review 21 (her person's organization periods changed
+    # with the corp.example address)
+    assert person_recomputed == (16, 2)
     incremental, rebuilt = tables(warehouse), tables(full)
     assert incremental.keys() == rebuilt.keys()
     differing = [name for name in incremental if incremental[name] != rebuilt[name]]
@@ -298,3 +315,24 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
         files = {f for (f,) in con.execute(
             "select distinct _lake_file from intermediate.int_archive_activities").fetchall()}  # fmt: skip
         assert files and all(Path(f).exists() for f in files)
+
+    # a run that cannot tell what changed recomputes everything and still ends the same: the
+    # seeds' digest differs (as after an edit of activity_weights) and the persons' and the
+    # mart's records of the last run are gone (as after an upgrade)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update intermediate.int_activities__inputs set digest = 'edited' where kind = 'seeds'"
+        )
+        con.execute("drop table intermediate.int_person_activities__identities")
+        con.execute("drop table marts.fct_activities__watermark")
+    monkeypatch.setenv("TOWNSQUARE_WAREHOUSE", str(warehouse))
+    assert run_dbt(tmp_path, "build").success
+    log = (tmp_path / "logs" / "dbt.log").read_text()
+    assert "int_activities: the activity seeds changed: every activity is recomputed" in log
+    assert (
+        "int_person_activities: no record of the last run (int_person_activities__identities)"
+        in log
+    )
+    assert "fct_activities: no record of the last run (fct_activities__watermark)" in log
+    assert activities_recomputed(tmp_path, "int_activities") == (total, 0)
+    assert tables(warehouse) == rebuilt

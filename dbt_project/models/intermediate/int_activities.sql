@@ -26,7 +26,7 @@
         unique_key='activity_key',
         on_schema_change='sync_all_columns',
         post_hook=[
-            "{{ activities_forget_tombstones() }}",
+            "{{ forget_tombstones('identity_ref') }}",
             "{{ activities_record_inputs() }}",
         ],
     )
@@ -488,7 +488,7 @@ previous_inputs as materialized (
     select
         _lake_file,
         ingested_at
-    from {{ activity_inputs_relation() }}
+    from {{ state_relation('inputs') }}
     where kind = 'input'
 ),
 
@@ -702,7 +702,7 @@ final as (
         deduplicated._lake_file,
         deduplicated.ingested_at,
         deduplicated._input_record,
-        {{ activities_computed_at() }} as _computed_at
+        {{ computed_at() }} as _computed_at
     from deduplicated
     left join weights
         on deduplicated.activity_type = weights.activity_type
@@ -710,17 +710,23 @@ final as (
 {%- if mode != 'full' %},
 
 -- an activity recomputed and gone: a row without identity, which replaces the stored row
--- and is deleted after the run (activities_forget_tombstones)
+-- and is deleted after the run (forget_tombstones)
 tombstones as (
     select
         activity_key,
-        {{ activities_computed_at() }} as _computed_at
+        {{ computed_at() }} as _computed_at
     from affected
-    where not exists (
-        select 1
-        from final
-        where final.activity_key = affected.activity_key
-    )
+    where
+        not exists (
+            select 1
+            from final
+            where final.activity_key = affected.activity_key
+        )
+        and exists (
+            select 1
+            from {{ this }} as stored_rows
+            where stored_rows.activity_key = affected.activity_key
+        )
 )
 {%- endif %}
 

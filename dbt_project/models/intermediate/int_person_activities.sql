@@ -2,12 +2,33 @@
     The activity stream keyed to persons: every activity of a person (linking sites are not
     persons: they stay in the reach marts), with the person's bot and staff flags and the
     organization the person belonged to when it happened (int_person_organizations).
+
+    Incremental (issue 8, macros/incremental_state.sql): a run recomputes the activities
+    int_activities computed since this model's last run, every activity of an identity
+    whose person, identity id or flags changed (identity resolution can move an identity to
+    another person), every activity of a person whose organization periods changed, and
+    removes the activities int_activities no longer has. The identities, the periods and
+    int_activities' latest `_computed_at` are recorded after each run (state tables).
 -#}
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='activity_key',
+        on_schema_change='sync_all_columns',
+        post_hook=[
+            "{{ forget_tombstones('person_id') }}",
+            "{{ record_state('identities', person_activity_identities(ref('int_identities'))) }}",
+            "{{ record_state('periods', person_activity_periods(ref('int_person_organizations'))) }}",
+            "{{ record_state('watermark', 'select max(_computed_at) as computed_at from ' ~ ref('int_activities')) }}",
+        ],
+    )
+}}
+{%- set mode = incremental_mode(['identities', 'periods', 'watermark']) %}
 
 with
 
-activities as (
+activities as not materialized (
     select * from {{ ref('int_activities') }}
 ),
 
@@ -19,47 +40,128 @@ organizations as (
     select * from {{ ref('int_person_organizations') }}
 ),
 
-persons as (
-    select
-        person_id,
-        bool_or(is_bot) as is_bot,
-        bool_or(is_staff) as is_staff
-    from identities
-    group by person_id
+-- each identity with its person and the person's flags
+mapped as materialized (
+    {{ person_activity_identities('identities') }}
+),
+{% if mode == 'changes' %}
+stored as not materialized (
+    select * from {{ this }}
+),
+
+-- identities whose person, id or flags changed, and those that came or went
+changed_identities as materialized (
+    select identity_ref
+    from (
+        select * from mapped
+        except
+        select * from {{ state_relation('identities') }}
+    ) as added
+    union
+    select identity_ref
+    from (
+        select * from {{ state_relation('identities') }}
+        except
+        select * from mapped
+    ) as removed
+),
+
+periods as (
+    {{ person_activity_periods('organizations') }}
+),
+
+-- persons whose organization periods changed
+changed_persons as materialized (
+    select person_id
+    from (
+        select * from periods
+        except
+        select * from {{ state_relation('periods') }}
+    ) as added
+    union
+    select person_id
+    from (
+        select * from {{ state_relation('periods') }}
+        except
+        select * from periods
+    ) as removed
+),
+
+affected as materialized (
+    select activity_key
+    from activities
+    where
+        _computed_at is null
+        or _computed_at > (
+            select coalesce(max(watermark.computed_at), '-infinity'::timestamp)
+            from {{ state_relation('watermark') }} as watermark
+        )
+    union
+    select activity_key
+    from activities
+    where identity_ref in (select changed_identities.identity_ref from changed_identities)
+
+    -- (an activity of a changed person whose identity kept its person is stored under it)
+    union
+    select activity_key
+    from stored
+    where person_id in (select changed_persons.person_id from changed_persons)
+    union
+    -- activities int_activities removed
+    select activity_key
+    from stored
+    where not exists (
+        select 1
+        from activities
+        where activities.activity_key = stored.activity_key
+    )
+),
+{% elif mode == 'all' %}
+affected as materialized (
+    select activity_key from activities
+    union
+    select activity_key from {{ this }}
+),
+{% endif %}
+batch as not materialized (
+    select * from activities
+    {%- if mode == 'changes' %}
+    where activity_key in (select affected.activity_key from affected)
+    {%- endif %}
 ),
 
 keyed as (
     select
-        activities.activity_key,
-        identities.person_id,
-        identities.identity_id,
-        activities.occurred_at,
-        activities.channel,
-        activities.activity_type,
-        activities.weight,
-        activities.is_contribution,
-        activities.source,
-        activities.target_type,
-        activities.target_key,
-        activities.repo,
-        activities.conversation_key,
-        activities.is_conversation_start,
-        persons.is_bot,
-        persons.is_staff,
-        cast(activities.occurred_at as date) as activity_date,
-        cast(date_trunc('month', activities.occurred_at) as date) as month
-    from activities
-    inner join identities
-        on activities.identity_ref = identities.identity_ref
-    inner join persons
-        on identities.person_id = persons.person_id
-    where activities.actor_kind = 'person'
+        batch.activity_key,
+        mapped.person_id,
+        mapped.identity_id,
+        batch.occurred_at,
+        batch.channel,
+        batch.activity_type,
+        batch.weight,
+        batch.is_contribution,
+        batch.source,
+        batch.target_type,
+        batch.target_key,
+        batch.repo,
+        batch.conversation_key,
+        batch.is_conversation_start,
+        mapped.is_bot,
+        mapped.is_staff,
+        cast(batch.occurred_at as date) as activity_date,
+        cast(date_trunc('month', batch.occurred_at) as date) as month
+    from batch
+    inner join mapped
+        on batch.identity_ref = mapped.identity_ref
+    where batch.actor_kind = 'person'
 ),
 
 final as (
     select
         keyed.*,
-        organizations.organization
+        organizations.organization,
+        {{ pseudonym('a_', 'keyed.activity_key') }} as activity_id,
+        {{ computed_at() }} as _computed_at
     from keyed
     left join organizations
         on
@@ -74,5 +176,31 @@ final as (
             organizations.organization asc
     ) = 1
 )
+{%- if mode != 'full' %},
+
+-- an activity recomputed and gone: a row without person, which replaces the stored row
+-- and is deleted after the run (forget_tombstones)
+tombstones as (
+    select
+        activity_key,
+        {{ computed_at() }} as _computed_at
+    from affected
+    where
+        not exists (
+            select 1
+            from final
+            where final.activity_key = affected.activity_key
+        )
+        and exists (
+            select 1
+            from {{ this }} as stored_rows
+            where stored_rows.activity_key = affected.activity_key
+        )
+)
+{%- endif %}
 
 select * from final
+{%- if mode != 'full' %}
+union all by name
+select * from tombstones
+{%- endif %}
