@@ -79,17 +79,3 @@
 {%- endmacro %}
 
 
-
-{#- pre_hook of an incremental mart over `upstream`: delete the rows whose activity_id it no longer has. -#}
-{% macro forget_removed_activities(upstream) -%}
-    {%- if execute and model.resource_type != 'unit_test' and is_incremental() -%}
-        delete from {{ this }}
-        where not exists (
-            select 1
-            from {{ upstream }} as upstream
-            where upstream.activity_id = {{ this }}.activity_id
-        )
-    {%- else -%}
-        select 1
-    {%- endif -%}
-{%- endmacro %}

@@ -1,37 +1,11 @@
-{#-
-    Incremental (issue 8): a run takes the rows int_person_activities computed since this
-    model's last run (delete+insert on activity_id), and first deletes the activities
-    int_person_activities no longer has (pre_hook). int_person_activities' latest
-    `_computed_at` is recorded after each run.
--#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='activity_id',
-        on_schema_change='append_new_columns',
-        pre_hook="{{ forget_removed_activities(ref('int_person_activities')) }}",
-        post_hook="{{ record_state('watermark', 'select max(_computed_at) as computed_at from ' ~ ref('int_person_activities')) }}",
-    )
-}}
-{%- set mode = incremental_mode(['watermark']) %}
-
 with
 
 activities as (
     select * from {{ ref('int_person_activities') }}
-    {%- if mode == 'changes' %}
-    where
-        _computed_at is null
-        or _computed_at > (
-            select coalesce(max(watermark.computed_at), '-infinity'::timestamp)
-            from {{ state_relation('watermark') }} as watermark
-        )
-    {%- endif %}
 )
 
 select
-    cast(activity_id as varchar) as activity_id,
+    cast({{ pseudonym('a_', 'activity_key') }} as varchar) as activity_id,
     cast(person_id as varchar) as person_id,
     cast(identity_id as varchar) as identity_id,
     cast(occurred_at as timestamp) as occurred_at,
