@@ -30,6 +30,42 @@
 {%- endmacro %}
 
 
+{#-
+    The key of the staging record an activity comes from (`_input_record`): the same
+    expression in the activity's branch and where the records of new files are listed.
+    `alias` qualifies the columns.
+-#}
+{% macro activity_input_record(kind, alias=none) -%}
+    {%- set c = (alias ~ '.') if alias else '' -%}
+    {%- set parts = {
+        'blog': ["'blog:'", c ~ 'comment_key'],
+        'forum': ["'forum:'", c ~ 'post_key'],
+        'mail': ["'mail:'", c ~ 'source', "':'", c ~ 'message_id'],
+        'commit': ["'commit:'", 'lower(' ~ c ~ 'repo)', "':'", c ~ 'sha'],
+        'issue': ["'issue:'", 'lower(' ~ c ~ 'repo)', "'#'", c ~ 'number'],
+        'comment': ["'comment:'", 'lower(' ~ c ~ 'repo)', "':'", c ~ 'kind', "':'", c ~ 'comment_id'],
+        'star': ["'star:'", 'lower(' ~ c ~ 'repo)', "':'", 'lower(' ~ c ~ 'login)'],
+        'gharchive': ["'gharchive:'", c ~ 'event_id'],
+    } -%}
+    {{- parts[kind] | join(' || ') -}}
+{%- endmacro %}
+
+
+{#- (record kind, import CTE of int_activities) for each input whose rows are records. -#}
+{% macro activity_input_tables() -%}
+    {{- return([
+        ('blog', 'blog_comments'),
+        ('forum', 'forum_posts'),
+        ('mail', 'mail_messages'),
+        ('commit', 'commits'),
+        ('issue', 'issues'),
+        ('comment', 'issue_comments'),
+        ('star', 'stars'),
+        ('gharchive', 'archive_activities'),
+    ]) -}}
+{%- endmacro %}
+
+
 {#- One value that changes when any seed the activities are computed with changes. -#}
 {% macro activity_seeds_digest() -%}
     md5(concat_ws(

@@ -1,8 +1,9 @@
 {#-
     Incremental models past staging (issue 8) tell what changed since their last run by
     comparing their inputs with what they recorded of them at the end of that run: small
-    side tables named `<model>__<what>` in the model's schema (state tables). A model with
-    no state yet (first incremental run after an upgrade) recomputes every row.
+    side tables named `<model>__<what>` in the schema `state` (state tables: out of the
+    marts schema, which BI tools read and releases copy). A model with no state yet (first
+    incremental run after an upgrade) recomputes every row.
 
     Rows that a run finds gone are replaced by a tombstone (a row whose `marker` column is
     null) through delete+insert, and the tombstones are deleted by forget_tombstones().
@@ -10,7 +11,7 @@
 
 {% macro state_relation(what) -%}
     {{- return(api.Relation.create(
-        database=this.database, schema=this.schema, identifier=this.identifier ~ '__' ~ what
+        database=this.database, schema='state', identifier=this.identifier ~ '__' ~ what
     )) -}}
 {%- endmacro %}
 
@@ -40,7 +41,9 @@
 {#- post_hook: record `sql` as the state table `what`, for the next run. -#}
 {% macro record_state(what, sql) -%}
     {%- if execute and model.resource_type != 'unit_test' -%}
-        create or replace table {{ state_relation(what) }} as {{ sql }}
+        {%- set relation = state_relation(what) -%}
+        create schema if not exists {{ relation.without_identifier() }};
+        create or replace table {{ relation }} as {{ sql }}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -79,3 +82,93 @@
 {%- endmacro %}
 
 
+
+
+{#-
+    An incremental run's tombstones: a row with the key only for every recomputed key
+    (`affected`) that is stored and not in `final`; delete+insert puts it in place of the
+    stored row and forget_tombstones() deletes it after the run.
+-#}
+{% macro tombstones(affected='affected', final='final') -%}
+    select
+        {{ affected }}.activity_key,
+        {{ computed_at() }} as _computed_at
+    from {{ affected }}
+    where
+        not exists (
+            select 1
+            from {{ final }}
+            where {{ final }}.activity_key = {{ affected }}.activity_key
+        )
+        and exists (
+            select 1
+            from {{ this }} as stored_rows
+            where stored_rows.activity_key = {{ affected }}.activity_key
+        )
+{%- endmacro %}
+
+
+{#- The keys `key` of the rows that differ between two relations of the same columns. -#}
+{% macro changed_keys(current, recorded, key) -%}
+    select {{ key }}
+    from (
+        select * from {{ current }}
+        except
+        select * from {{ recorded }}
+    ) as added
+    union
+    select {{ key }}
+    from (
+        select * from {{ recorded }}
+        except
+        select * from {{ current }}
+    ) as removed
+{%- endmacro %}
+
+
+{#-
+    post_hook of an incremental model that copies rows of `upstream` (for a model whose
+    contract forbids the null columns of a tombstone): delete the rows whose `key`
+    `upstream` no longer has. Logs how many rows the run copied (the upstream rows matching
+    `copied`, a condition) and removed.
+-#}
+{% macro forget_rows_missing_from(upstream, key, copied) -%}
+    {%- if execute and model.resource_type != 'unit_test' and is_incremental() -%}
+        {%- set missing = 'not exists (select 1 from ' ~ upstream ~ ' as upstream where upstream.' ~ key
+            ~ ' = ' ~ this ~ '.' ~ key ~ ')' -%}
+        {%- set counts = run_query(
+            'select (select count(*) from ' ~ upstream ~ ' where ' ~ copied ~ '), '
+            ~ '(select count(*) from ' ~ this ~ ' where ' ~ missing ~ ')'
+        ) -%}
+        {%- do log(
+            this.identifier ~ ': recomputed ' ~ counts.columns[0].values()[0] ~ ' activities, removed '
+            ~ counts.columns[1].values()[0], info=true
+        ) -%}
+        delete from {{ this }} where {{ missing }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    The rows of an upstream model (with `_computed_at`) that it computed since the watermark
+    this model recorded after its last run (state table `watermark`): every row when no
+    watermark is recorded.
+-#}
+{% macro computed_since_watermark() -%}
+    {%- set relation = state_relation('watermark') -%}
+    {%- if not execute or adapter.get_relation(
+        database=relation.database, schema=relation.schema, identifier=relation.identifier
+    ) is none -%}
+        true
+    {%- else -%}
+        (
+            _computed_at is null
+            or _computed_at > (
+                select coalesce(max(watermark.computed_at), '-infinity'::timestamp)
+                from {{ relation }} as watermark
+            )
+        )
+    {%- endif -%}
+{%- endmacro %}

@@ -31,3 +31,4 @@
         evidence
     from {{ organizations }}
 {%- endmacro %}
+

@@ -2,7 +2,9 @@
     Privacy guard for marts: fails for every row where any text column holds something shaped
     like an email address or an IP address (IPv4 dotted quad; IPv6 with `::` or a hex letter,
     so clock times such as 10:30:00 do not count). Columns are read from the built relation,
-    so new columns are covered.
+    so new columns are covered. A LIKE on the characters each shape needs runs first: the
+    regular expressions see only the few values that have them (at scale 10 the test on
+    fct_activities took 16 s with the expressions alone).
 -#}
 {% test no_email_addresses(model) %}
     {%- set text_columns = [] -%}
@@ -18,7 +20,10 @@
     where
         false
         {%- for column in text_columns %}
-            or regexp_matches({{ column }}, '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}')
+            or (
+                {{ column }} like '%@%.%'
+                and regexp_matches({{ column }}, '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}')
+            )
             or {{ has_ip_address(column) }}
         {%- endfor %}
 {% endtest %}
@@ -26,9 +31,13 @@
 
 {% macro has_ip_address(column) -%}
     (
-        regexp_matches({{ column }}, '(^|[^0-9.])((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])($|[^0-9.])')
+        (
+            {{ column }} like '%.%.%.%'
+            and regexp_matches({{ column }}, '(^|[^0-9.])((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])($|[^0-9.])')
+        )
         or (
-            regexp_matches({{ column }}, '(?i)(^|[^0-9a-f:])[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,7}($|[^0-9a-f:])')
+            {{ column }} like '%:%:%'
+            and regexp_matches({{ column }}, '(?i)(^|[^0-9a-f:])[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,7}($|[^0-9a-f:])')
             and regexp_matches({{ column }}, '(?i)::|[a-f][0-9a-f]*:|:[0-9a-f]*[a-f]')
         )
     )

@@ -107,7 +107,7 @@ blog as not materialized (
         content_text,
         _lake_file,
         ingested_at,
-        'blog:' || comment_key as _input_record
+        {{ activity_input_record('blog') }} as _input_record
     from blog_comments
     where is_approved and not is_linkback and published_at is not null
 ),
@@ -162,7 +162,7 @@ forum as not materialized (
         forum_posts.content_text,
         forum_posts._lake_file,
         forum_posts.ingested_at,
-        'forum:' || forum_posts.post_key as _input_record
+        {{ activity_input_record('forum', 'forum_posts') }} as _input_record
     from forum_posts
     left join forum_topics
         on forum_posts.topic_key = forum_topics.topic_key
@@ -208,7 +208,7 @@ mail as not materialized (
         body_text as content_text,
         _lake_file,
         ingested_at,
-        'mail:' || source || ':' || message_id as _input_record
+        {{ activity_input_record('mail') }} as _input_record
     from mail_senders
     where sent_at is not null and coalesce(from_email, from_name) is not null
 ),
@@ -238,7 +238,7 @@ commit_authors as not materialized (
         null::varchar as content_text,
         _lake_file,
         ingested_at,
-        'commit:' || lower(repo) || ':' || sha as _input_record
+        {{ activity_input_record('commit') }} as _input_record
     from commits
     where not is_merge and authored_at is not null
 ),
@@ -283,7 +283,7 @@ co_authors as not materialized (
         null::varchar as content_text,
         _lake_file,
         ingested_at,
-        'commit:' || lower(repo) || ':' || sha as _input_record
+        {{ activity_input_record('commit') }} as _input_record
     from co_author_entries
     qualify row_number() over (partition by activity_key order by co_author_name) = 1
 ),
@@ -310,7 +310,7 @@ github_opened as not materialized (
         coalesce(title, '') || chr(10) || coalesce(body_text, '') as content_text,
         _lake_file,
         ingested_at,
-        'issue:' || lower(repo) || '#' || number as _input_record
+        {{ activity_input_record('issue') }} as _input_record
     from issues
     where author_login is not null
 ),
@@ -337,7 +337,7 @@ github_merged as not materialized (
         null::varchar as content_text,
         _lake_file,
         ingested_at,
-        'issue:' || lower(repo) || '#' || number as _input_record
+        {{ activity_input_record('issue') }} as _input_record
     from issues
     where is_merged and author_login is not null
 ),
@@ -364,7 +364,7 @@ github_comments as not materialized (
         body_text as content_text,
         _lake_file,
         ingested_at,
-        'comment:' || lower(repo) || ':' || kind || ':' || comment_id as _input_record
+        {{ activity_input_record('comment') }} as _input_record
     from issue_comments
     where author_login is not null and coalesce(review_state, '') != 'PENDING'
 ),
@@ -391,7 +391,7 @@ github_stars as not materialized (
         null::varchar as content_text,
         _lake_file,
         ingested_at,
-        'star:' || lower(repo) || ':' || lower(login) as _input_record
+        {{ activity_input_record('star') }} as _input_record
     from stars
     where starred_at is not null
 ),
@@ -418,7 +418,7 @@ archive as not materialized (
         null::varchar as content_text,
         _lake_file,
         ingested_at,
-        'gharchive:' || event_id as _input_record
+        {{ activity_input_record('gharchive') }} as _input_record
     from archive_activities
     where activity_type is not null
 ),
@@ -518,37 +518,12 @@ gone_inputs as materialized (
 
 -- the records of the new files, whether or not they make an activity now
 new_records as materialized (
-    select 'blog:' || comment_key as _input_record
-    from blog_comments
-    where {{ from_lake_pairs('blog_comments', 'new_inputs') }}
-    union
-    select 'forum:' || post_key as _input_record
-    from forum_posts
-    where {{ from_lake_pairs('forum_posts', 'new_inputs') }}
-    union
-    select 'mail:' || source || ':' || message_id as _input_record
-    from mail_messages
-    where {{ from_lake_pairs('mail_messages', 'new_inputs') }}
-    union
-    select 'commit:' || lower(repo) || ':' || sha as _input_record
-    from commits
-    where {{ from_lake_pairs('commits', 'new_inputs') }}
-    union
-    select 'issue:' || lower(repo) || '#' || number as _input_record
-    from issues
-    where {{ from_lake_pairs('issues', 'new_inputs') }}
-    union
-    select 'comment:' || lower(repo) || ':' || kind || ':' || comment_id as _input_record
-    from issue_comments
-    where {{ from_lake_pairs('issue_comments', 'new_inputs') }}
-    union
-    select 'star:' || lower(repo) || ':' || lower(login) as _input_record
-    from stars
-    where {{ from_lake_pairs('stars', 'new_inputs') }}
-    union
-    select 'gharchive:' || event_id as _input_record
-    from archive_activities
-    where {{ from_lake_pairs('archive_activities', 'new_inputs') }}
+    {%- for kind, input in activity_input_tables() %}
+    select {{ activity_input_record(kind) }} as _input_record
+    from {{ input }}
+    where {{ from_lake_pairs(input, 'new_inputs') }}
+    {{ 'union' if not loop.last }}
+    {%- endfor %}
 ),
 
 -- topics landed again, and posts' topics with no row: their posts may come or go
@@ -707,31 +682,10 @@ final as (
     left join weights
         on deduplicated.activity_type = weights.activity_type
 )
-{%- if mode != 'full' %},
-
--- an activity recomputed and gone: a row without identity, which replaces the stored row
--- and is deleted after the run (forget_tombstones)
-tombstones as (
-    select
-        activity_key,
-        {{ computed_at() }} as _computed_at
-    from affected
-    where
-        not exists (
-            select 1
-            from final
-            where final.activity_key = affected.activity_key
-        )
-        and exists (
-            select 1
-            from {{ this }} as stored_rows
-            where stored_rows.activity_key = affected.activity_key
-        )
-)
-{%- endif %}
 
 select * from final
 {%- if mode != 'full' %}
+-- an activity recomputed and gone: a row with the key only (tombstones())
 union all by name
-select * from tombstones
+{{ tombstones() }}
 {%- endif %}

@@ -51,19 +51,7 @@ stored as not materialized (
 
 -- identities whose person, id or flags changed, and those that came or went
 changed_identities as materialized (
-    select identity_ref
-    from (
-        select * from mapped
-        except
-        select * from {{ state_relation('identities') }}
-    ) as added
-    union
-    select identity_ref
-    from (
-        select * from {{ state_relation('identities') }}
-        except
-        select * from mapped
-    ) as removed
+    {{ changed_keys('mapped', state_relation('identities'), 'identity_ref') }}
 ),
 
 periods as (
@@ -72,30 +60,13 @@ periods as (
 
 -- persons whose organization periods changed
 changed_persons as materialized (
-    select person_id
-    from (
-        select * from periods
-        except
-        select * from {{ state_relation('periods') }}
-    ) as added
-    union
-    select person_id
-    from (
-        select * from {{ state_relation('periods') }}
-        except
-        select * from periods
-    ) as removed
+    {{ changed_keys('periods', state_relation('periods'), 'person_id') }}
 ),
 
 affected as materialized (
     select activity_key
     from activities
-    where
-        _computed_at is null
-        or _computed_at > (
-            select coalesce(max(watermark.computed_at), '-infinity'::timestamp)
-            from {{ state_relation('watermark') }} as watermark
-        )
+    where {{ computed_since_watermark() }}
     union
     select activity_key
     from activities
@@ -117,11 +88,14 @@ affected as materialized (
     )
 ),
 {% elif mode == 'all' %}
+-- (sqlfluff lints this branch alone, where nothing but the tombstones uses `affected`)
+-- noqa: disable=LT02,ST03
 affected as materialized (
     select activity_key from activities
     union
     select activity_key from {{ this }}
 ),
+-- noqa: enable=LT02,ST03
 {% endif %}
 batch as not materialized (
     select * from activities
@@ -176,31 +150,10 @@ final as (
             organizations.organization asc
     ) = 1
 )
-{%- if mode != 'full' %},
-
--- an activity recomputed and gone: a row without person, which replaces the stored row
--- and is deleted after the run (forget_tombstones)
-tombstones as (
-    select
-        activity_key,
-        {{ computed_at() }} as _computed_at
-    from affected
-    where
-        not exists (
-            select 1
-            from final
-            where final.activity_key = affected.activity_key
-        )
-        and exists (
-            select 1
-            from {{ this }} as stored_rows
-            where stored_rows.activity_key = affected.activity_key
-        )
-)
-{%- endif %}
 
 select * from final
 {%- if mode != 'full' %}
+-- an activity recomputed and gone: a row with the key only (tombstones())
 union all by name
-select * from tombstones
+{{ tombstones() }}
 {%- endif %}

@@ -5,13 +5,30 @@
     message of the same list with the same subject; the thread root is the parent chain's
     top, found with a recursive walk from the roots.
 
-    Scale: the threading works on a narrow copy of the ids (thread_keys); the wide rows
-    (bodies) are read from the lake once more at the end and never sorted.
+    Incremental (issue 8): a run reads only the lake files it has not loaded (and files
+    rewritten in place), as the other incremental staging models. Threading needs every
+    message, so it runs on a narrow copy of the ids of all of them (the stored messages'
+    and the batch's, thread_keys); the run writes the batch, and the stored messages whose
+    parent, root or depth the batch changed (a parent that lands late re-threads replies
+    that did not change themselves; a message whose file is gone un-threads its replies).
+
+    Scale: the wide rows (bodies) are read from the new files only and never sorted.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['source', 'message_id'],
+        on_schema_change='append_new_columns',
+        pre_hook="{{ lake_forget_removed_files('mail', 'mail_messages') }}",
+    )
+}}
+{%- set incremental = execute and model.resource_type != 'unit_test' and is_incremental() %}
+
 with
 
 lake_rows as not materialized (
-    select * from {{ lake_source('mail', 'mail_messages') }}
+    select * from {{ lake_source_incremental('mail', 'mail_messages') }}
 ),
 
 -- a message id can clean to the same value twice (e.g. with and without brackets): the
@@ -51,7 +68,16 @@ messages as not materialized (
     from latest
 ),
 
--- materialized: DuckDB would otherwise inline it, and the dedup with it, into every join
+-- the batch: in an incremental run, the new files' messages not older than the stored ones
+-- (few: materialized); in a full build every message, whose wide rows are read twice rather
+-- than held (thread_keys takes the ids, final the rest)
+batch as {{ 'materialized' if incremental else 'not materialized' }} (
+    select * from messages
+    {{ lake_newer_than_loaded('messages', ['source', 'message_id']) }}
+),
+
+-- the threading input: every message's ids (the batch's, and the stored messages' it does
+-- not replace); materialized, or DuckDB would inline it into every join
 thread_keys as materialized (
     select
         source,
@@ -62,7 +88,25 @@ thread_keys as materialized (
         sent_at,
         in_reply_to,
         "references"
-    from messages
+    from batch
+    {%- if incremental %}
+        union all
+        select
+            source,
+            message_id,
+            list_name,
+            thread_subject,
+            {{ is_reply_subject('subject') }} as is_reply_subject,
+            sent_at,
+            in_reply_to,
+            "references"
+        from {{ this }} as known
+        where not exists (
+            select 1
+            from batch
+            where batch.source = known.source and batch.message_id = known.message_id
+        )
+    {%- endif %}
 ),
 
 reference_entries as (
@@ -214,39 +258,76 @@ thread_walk as (
     ) as walked
 ),
 
-final as (
+threads as (
     select
-        messages.source,
-        messages.message_id,
-        messages.is_message_id_generated,
-        messages.list_name,
-        messages.archive_url,
-        messages.from_name,
-        -- raw-ish layer: marts never select from_email
-        messages.from_email,
-        messages.subject,
-        messages.thread_subject,
-        messages.sent_at,
-        messages.sent_utc_offset_minutes,
-        messages.date_source,
-        messages.in_reply_to,
-        messages."references",
+        parented.source,
+        parented.message_id,
         parented.parent_message_id,
         parented.parent_rule,
-        messages.body_text,
-        messages.ingested_at,
-        messages.run_id,
-        -- the row's lake file: int_activities tells changed rows by it and ingested_at
-        messages._lake_file,
-        messages.source || ':' || messages.message_id as message_key,
         -- messages on a reply cycle (corrupt headers) never reach a root: each starts its own
-        coalesce(thread_walk.thread_root_message_id, messages.message_id) as thread_root_message_id,
+        coalesce(thread_walk.thread_root_message_id, parented.message_id) as thread_root_message_id,
         coalesce(thread_walk.thread_depth, 0) as thread_depth
-    from messages
-    left join parented
-        on messages.source = parented.source and messages.message_id = parented.message_id
+    from parented
     left join thread_walk
-        on messages.source = thread_walk.source and messages.message_id = thread_walk.message_id
+        on parented.source = thread_walk.source and parented.message_id = thread_walk.message_id
+),
+
+final as (
+    select
+        batch.source,
+        batch.message_id,
+        batch.is_message_id_generated,
+        batch.list_name,
+        batch.archive_url,
+        batch.from_name,
+        -- raw-ish layer: marts never select from_email
+        batch.from_email,
+        batch.subject,
+        batch.thread_subject,
+        batch.sent_at,
+        batch.sent_utc_offset_minutes,
+        batch.date_source,
+        batch.in_reply_to,
+        batch."references",
+        threads.parent_message_id,
+        threads.parent_rule,
+        batch.body_text,
+        batch.ingested_at,
+        batch.run_id,
+        -- the row's lake file: int_activities tells changed rows by it and ingested_at
+        batch._lake_file,
+        threads.thread_root_message_id,
+        threads.thread_depth,
+        batch.source || ':' || batch.message_id as message_key
+    from batch
+    inner join threads
+        on batch.source = threads.source and batch.message_id = threads.message_id
 )
 
 select * from final
+{%- if incremental %}
+    union all by name
+    -- stored messages the batch re-threads (their own row unchanged)
+    select
+        known.* replace (  -- noqa: AM04
+            threads.parent_message_id as parent_message_id,
+            threads.parent_rule as parent_rule,
+            threads.thread_root_message_id as thread_root_message_id,
+            threads.thread_depth as thread_depth
+        )
+    from {{ this }} as known
+    inner join threads
+        on known.source = threads.source and known.message_id = threads.message_id
+    where
+        (
+            known.parent_message_id is distinct from threads.parent_message_id
+            or known.parent_rule is distinct from threads.parent_rule
+            or known.thread_root_message_id is distinct from threads.thread_root_message_id
+            or known.thread_depth is distinct from threads.thread_depth
+        )
+        and not exists (
+            select 1
+            from batch
+            where batch.source = known.source and batch.message_id = known.message_id
+        )
+{%- endif %}
