@@ -65,14 +65,14 @@
     after delete+insert put them in place of the rows they remove. Logs how many rows the
     run recomputed and removed.
 -#}
-{% macro forget_tombstones(marker) -%}
+{% macro forget_tombstones(marker, noun='activities') -%}
     {%- if execute and model.resource_type != 'unit_test' and is_incremental() -%}
         {%- set counts = run_query(
             'select count(*) filter (where ' ~ marker ~ ' is not null), count(*) filter (where '
             ~ marker ~ ' is null) from ' ~ this ~ ' where _computed_at = ' ~ computed_at()
         ) -%}
         {%- do log(
-            this.identifier ~ ': recomputed ' ~ counts.columns[0].values()[0] ~ ' activities, removed '
+            this.identifier ~ ': recomputed ' ~ counts.columns[0].values()[0] ~ ' ' ~ noun ~ ', removed '
             ~ counts.columns[1].values()[0], info=true
         ) -%}
         delete from {{ this }} where {{ marker }} is null
@@ -89,21 +89,21 @@
     (`affected`) that is stored and not in `final`; delete+insert puts it in place of the
     stored row and forget_tombstones() deletes it after the run.
 -#}
-{% macro tombstones(affected='affected', final='final') -%}
+{% macro tombstones(affected='affected', final='final', key='activity_key') -%}
     select
-        {{ affected }}.activity_key,
+        {{ affected }}.{{ key }},
         {{ computed_at() }} as _computed_at
     from {{ affected }}
     where
         not exists (
             select 1
             from {{ final }}
-            where {{ final }}.activity_key = {{ affected }}.activity_key
+            where {{ final }}.{{ key }} = {{ affected }}.{{ key }}
         )
         and exists (
             select 1
             from {{ this }} as stored_rows
-            where stored_rows.activity_key = {{ affected }}.activity_key
+            where stored_rows.{{ key }} = {{ affected }}.{{ key }}
         )
 {%- endmacro %}
 
@@ -157,8 +157,11 @@
     watermark is recorded.
 -#}
 {% macro computed_since_watermark() -%}
+    {%- if not execute -%}
+        {{- return('true') -}}
+    {%- endif -%}
     {%- set relation = state_relation('watermark') -%}
-    {%- if not execute or adapter.get_relation(
+    {%- if adapter.get_relation(
         database=relation.database, schema=relation.schema, identifier=relation.identifier
     ) is none -%}
         true

@@ -235,6 +235,7 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
     recomputed = activities_recomputed(tmp_path, "int_activities")
     person_recomputed = activities_recomputed(tmp_path, "int_person_activities")
     mart_recomputed = activities_recomputed(tmp_path, "fct_activities")
+    appearances_recomputed = activities_recomputed(tmp_path, "int_identity_appearances")
     shutil.copy(warehouse, full)
     monkeypatch.setenv("TOWNSQUARE_WAREHOUSE", str(full))
     assert run_dbt(tmp_path / "refresh", "build", "--full-refresh").success
@@ -276,6 +277,12 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
     assert person_recomputed == (17, 2)
     # the mart copies what int_person_activities computed, and drops what it removed
     assert mart_recomputed == (17, 2)
+    # identity resolution's input regroups the identities of those activities (git: eve@y,
+    # ann, bob, cy, dependabot; github: dee, eve, fay; mail: ivy, eve; forum: bob; blog:
+    # c-2's author; the linking sites) and ann's forum identity, whose post 31 went: 14
+    # identities, 20 rows (dee appears through the API and GH Archive, friend.example
+    # through three linkbacks, other.example through two); none is left without activity
+    assert appearances_recomputed == (20, 0)
     incremental, rebuilt = tables(warehouse), tables(full)
     assert incremental.keys() == rebuilt.keys()
     differing = [name for name in incremental if incremental[name] != rebuilt[name]]
@@ -357,4 +364,12 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
         in log
     )
     assert activities_recomputed(tmp_path, "int_activities") == (total, 0)
+    assert tables(warehouse) == rebuilt
+
+    # the text rules changed since the last run (as after an edit of intent_rules): every
+    # message is matched again, though int_activities recomputed none of them
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update intermediate.int_message_rule_matches set rules_hash = 'edited'")
+    assert run_dbt(tmp_path / "rules", "build").success  # (a log of its own)
+    assert activities_recomputed(tmp_path / "rules", "int_activities")[0] == linkbacks
     assert tables(warehouse) == rebuilt

@@ -12,8 +12,9 @@
 
 with
 
-activities as (
-    select * from {{ ref('int_activities') }}
+-- the activities grouped by how each identity appeared in them
+appearances as (
+    select * from {{ ref('int_identity_appearances') }}
 ),
 
 components as (
@@ -36,8 +37,8 @@ names as (
     select
         identity_ref,
         actor_name,
-        count(*) as uses
-    from activities
+        sum(uses) as uses
+    from appearances
     where actor_name is not null
     group by identity_ref, actor_name
 ),
@@ -54,6 +55,7 @@ usual_names as (
 seen as (
     select
         identity_ref,
+        cast(sum(uses) as bigint) as activities,
         min(channel) as channel,
         min(source) as source,
         min(actor_kind) as actor_kind,
@@ -65,10 +67,9 @@ seen as (
         bool_or(actor_is_bot) filter (
             where identity_ref like 'github:%' or identity_ref like 'discourse:%'
         ) as seen_as_bot,
-        min(occurred_at) as first_seen_at,
-        max(occurred_at) as last_seen_at,
-        count(*) as activities
-    from activities
+        min(first_seen_at) as first_seen_at,
+        max(last_seen_at) as last_seen_at
+    from appearances
     group by identity_ref
 ),
 

@@ -12,8 +12,8 @@
 
 with recursive
 
-activities as (
-    select * from {{ ref('int_activities') }}
+appearances as (
+    select * from {{ ref('int_identity_appearances') }}
 ),
 
 edges as (
@@ -23,8 +23,8 @@ edges as (
 identities as (
     select
         identity_ref,
-        strftime(min(occurred_at), '%Y%m%d%H%M%S%f') || '|' || identity_ref as label
-    from activities
+        strftime(min(first_seen_at), '%Y%m%d%H%M%S%f') || '|' || identity_ref as label
+    from appearances
     group by identity_ref
 ),
 

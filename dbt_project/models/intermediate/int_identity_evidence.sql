@@ -11,8 +11,9 @@
 -#}
 with
 
+-- the activities grouped by how each identity appeared in them
 activities as (
-    select * from {{ ref('int_activities') }}
+    select * from {{ ref('int_identity_appearances') }}
 ),
 
 profiles as (

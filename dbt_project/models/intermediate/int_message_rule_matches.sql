@@ -3,9 +3,10 @@
     pull requests and their comments) with the rules its text matches, quoted `>` lines
     removed (a reply quoting a question does not ask it again): intent_rules (the
     intent_rules seed) and code_rules (conversation_code_rules, each at least min_matches
-    times). Identity-free, so it is incremental: a run matches only the messages that are
-    new, whose text changed, or all of them when the rules changed (rules_hash); messages
-    gone from int_activities are deleted after the run.
+    times). Identity-free, so it is incremental: a run reads only the messages
+    int_activities recomputed since its last run (a watermark on `_computed_at`, state table
+    `watermark`), matches those that are new or whose text changed, or all of them when the
+    rules changed (rules_hash); messages gone from int_activities are deleted after the run.
 -#}
 -- depends_on: {{ ref('intent_rules') }}
 -- depends_on: {{ ref('conversation_code_rules') }}
@@ -17,7 +18,10 @@
         incremental_strategy='delete+insert',
         unique_key='activity_key',
         on_schema_change='sync_all_columns',
-        post_hook="{{ forget_removed_messages() }}",
+        post_hook=[
+            "{{ forget_removed_messages() }}",
+            "{{ record_state('watermark', 'select max(_computed_at) as computed_at from ' ~ ref('int_activities')) }}",
+        ],
     )
 }}
 
@@ -34,10 +38,20 @@ messages as (
         {{ rules_fingerprint(intent + code) }} as rules_hash,
         regexp_replace(coalesce(content_text, ''), '(^|\n)[ \t]*>[^\n]*', '', 'g') as message_text
     from activities
-    where activity_type in (
-        'forum_topic', 'forum_reply', 'mail_thread', 'mail_reply', 'blog_comment',
-        'issue_opened', 'pr_opened', 'issue_comment', 'review_comment'
-    )
+    where
+        activity_type in (
+            'forum_topic', 'forum_reply', 'mail_thread', 'mail_reply', 'blog_comment',
+            'issue_opened', 'pr_opened', 'issue_comment', 'review_comment'
+        )
+        {%- if is_incremental() %}
+            -- only what int_activities recomputed since this model's last run, unless the
+            -- rules changed since (then every message)
+            and (
+                {{ computed_since_watermark() }}
+                or (select any_value(known.rules_hash) from {{ this }} as known)
+                is distinct from {{ rules_fingerprint(intent + code) }}
+            )
+        {%- endif %}
 ),
 
 batch as (

@@ -88,14 +88,11 @@ affected as materialized (
     )
 ),
 {% elif mode == 'all' %}
--- (sqlfluff lints this branch alone, where nothing but the tombstones uses `affected`)
--- noqa: disable=LT02,ST03
 affected as materialized (
     select activity_key from activities
     union
     select activity_key from {{ this }}
 ),
--- noqa: enable=LT02,ST03
 {% endif %}
 batch as not materialized (
     select * from activities
