@@ -302,19 +302,12 @@ final as (
     from batch
     inner join threads
         on batch.source = threads.source and batch.message_id = threads.message_id
-)
+){%- if incremental %},
 
-select * from final
-{%- if incremental %}
-    union all by name
-    -- stored messages the batch re-threads (their own row unchanged)
-    select
-        known.* replace (  -- noqa: AM04
-            threads.parent_message_id as parent_message_id,
-            threads.parent_rule as parent_rule,
-            threads.thread_root_message_id as thread_root_message_id,
-            threads.thread_depth as thread_depth
-        )
+-- the stored messages whose parent, root or depth the batch changed: compared on the
+-- narrow columns, materialized (few), so only their wide rows are read back
+rethreaded as materialized (
+    select threads.*
     from {{ this }} as known
     inner join threads
         on known.source = threads.source and known.message_id = threads.message_id
@@ -330,4 +323,26 @@ select * from final
             from batch
             where batch.source = known.source and batch.message_id = known.message_id
         )
+)
+{%- endif %}
+
+select * from final
+{%- if incremental %}
+    union all by name
+    -- stored messages the batch re-threads (their own row unchanged). The semi join keeps
+    -- the wide stored rows on the probe side (streamed): a hash join built on them ran out
+    -- of memory at scale 10
+    select
+        known.* replace (  -- noqa: AM04
+            rethreaded.parent_message_id as parent_message_id,
+            rethreaded.parent_rule as parent_rule,
+            rethreaded.thread_root_message_id as thread_root_message_id,
+            rethreaded.thread_depth as thread_depth
+        )
+    from (
+        select * from {{ this }}
+        where (source, message_id) in (select (rethreaded.source, rethreaded.message_id) from rethreaded)
+    ) as known
+    inner join rethreaded
+        on known.source = rethreaded.source and known.message_id = rethreaded.message_id
 {%- endif %}
