@@ -236,6 +236,15 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
     person_recomputed = activities_recomputed(tmp_path, "int_person_activities")
     mart_recomputed = activities_recomputed(tmp_path, "fct_activities")
     appearances_recomputed = activities_recomputed(tmp_path, "int_identity_appearances")
+    grouped_recomputed = {
+        model: activities_recomputed(tmp_path, model)
+        for model in (
+            "int_first_responses",
+            "int_person_stages",
+            "int_conversation_messages",
+            "int_core_members",
+        )
+    }
     shutil.copy(warehouse, full)
     monkeypatch.setenv("TOWNSQUARE_WAREHOUSE", str(full))
     assert run_dbt(tmp_path / "refresh", "build", "--full-refresh").success
@@ -283,6 +292,26 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
     # identities, 20 rows (dee appears through the API and GH Archive, friend.example
     # through three linkbacks, other.example through two); none is left without activity
     assert appearances_recomputed == (20, 0)
+    # the models grouped by conversation, person or month recompute the groups of the person
+    # activities that changed in the columns they read, before and after (the change log of
+    # int_person_activities holds the versions it replaced: 10 updated, 2 removed).
+    # conversations: acme/app#2 (Kim's review 98 changed person; review 99 and comment 4242
+    # are new), dev's thread of a@ (a@ and b@ changed person; c@ left it), the thread of
+    # gone@ (new; c@ joined it), forum:2 (post 21 new), c-2's (new) and forum:3, whose only
+    # post 31 went: 5 recomputed, 1 removed (c1-c3 have no conversation; review 21 only
+    # changed organization, which first responses do not read)
+    assert grouped_recomputed["int_first_responses"] == (5, 1)
+    # persons: Kim's old and new person, Dee's mail person and her GitHub person (a@, b@),
+    # ann (post 31 went), eve (her star's time changed), fay (her star went; 4242 is hers),
+    # and the persons of the new c9, gone@, post 21 and c-2 -- Kim's and Dee's old persons
+    # are gone (c@ changed thread only, which stages do not read): 9 recomputed, 2 removed
+    assert grouped_recomputed["int_person_stages"] == (9, 2)
+    # messages: a@ and b@ (person), gone@, 4242, post 21 and c-2 (new); post 31 went (the
+    # reviews are not message types, the stars and commits neither)
+    assert grouped_recomputed["int_conversation_messages"] == (6, 1)
+    # months: the changes fall in January to March 2024, each month's 90-day window reaching
+    # back over all three, so every person-month of the table (40) is recomputed
+    assert grouped_recomputed["int_core_members"] == (40, 0)
     incremental, rebuilt = tables(warehouse), tables(full)
     assert incremental.keys() == rebuilt.keys()
     differing = [name for name in incremental if incremental[name] != rebuilt[name]]
@@ -355,6 +384,12 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
             "update state.int_activities__inputs set digest = 'edited' where kind = 'seeds'"
         )
         con.execute("drop table state.int_person_activities__identities")
+        # and the grouped models cannot tell either: one has no watermark, and the persons'
+        # change log is marked as starting after the others' last run
+        con.execute("drop table state.int_first_responses__watermark")
+        con.execute(
+            "update state.int_person_activities__log_since set since = since + interval 1 day"
+        )
     monkeypatch.setenv("TOWNSQUARE_WAREHOUSE", str(warehouse))
     assert run_dbt(tmp_path, "build").success
     log = (tmp_path / "logs" / "dbt.log").read_text()
@@ -364,6 +399,12 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
         in log
     )
     assert activities_recomputed(tmp_path, "int_activities") == (total, 0)
+    assert "int_first_responses: no record of the last run" in log
+    for model in ("int_person_stages", "int_conversation_messages", "int_core_members"):
+        assert (
+            f"{model}: int_person_activities's change log does not reach back to the last run"
+            in log
+        )
     assert tables(warehouse) == rebuilt
 
     # the text rules changed since the last run (as after an edit of intent_rules): every

@@ -4,13 +4,54 @@
     another person (the same person under another identity is still the author), bots
     excluded; and the first by staff and by the community separately. Items opened by bots
     are left out. Responses stamped before the item (clock skew) count as 0 hours.
+
+    Incremental (issue 8, macros/change_log.sql): a run recomputes the conversations of the
+    activities whose conversation, person, flags, type or time changed since its last run
+    (their old and new conversations, from int_person_activities' change log).
 -#}
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='conversation_key',
+        on_schema_change='sync_all_columns',
+        post_hook=[
+            "{{ forget_tombstones('item_kind', 'conversations') }}",
+            "{{ record_run_watermark() }}",
+        ],
+    )
+}}
+{%- set mode = upstream_changes_mode(ref('int_person_activities')) %}
 
 with
 
-activities as (
+all_activities as not materialized (
     select * from {{ ref('int_person_activities') }}
+),
+{% if mode == 'changes' %}
+-- the conversations of the activities that changed, before and after
+affected as materialized (
+    select distinct conversation_key
+    from (
+        {{ changed_versions(ref('int_person_activities'), [
+            'activity_key', 'conversation_key', 'person_id', 'is_staff', 'is_bot',
+            'occurred_at', 'activity_type', 'is_conversation_start', 'channel',
+        ]) }}
+    ) as changed
+    where conversation_key is not null
+),
+{% elif mode == 'all' %}
+affected as materialized (
+    select conversation_key from all_activities where conversation_key is not null
+    union
+    select conversation_key from {{ this }}
+),
+{% endif %}
+activities as (
+    select * from all_activities
+    {%- if mode != 'full' %}
+    where conversation_key in (select affected.conversation_key from affected)
+    {%- endif %}
 ),
 
 starts as (
@@ -74,7 +115,8 @@ final as (
         case
             when responses.first_community_response_at is not null
                 then greatest(date_diff('second', starts.opened_at, responses.first_community_response_at), 0) / 3600.0
-        end as hours_to_first_community_response
+        end as hours_to_first_community_response,
+        {{ computed_at() }} as _computed_at
     from starts
     left join responses
         on starts.conversation_key = responses.conversation_key
@@ -82,3 +124,8 @@ final as (
 )
 
 select * from final
+{%- if mode != 'full' %}
+-- a conversation recomputed and gone: a row with the key only (tombstones())
+union all by name
+{{ tombstones(key='conversation_key') }}
+{%- endif %}

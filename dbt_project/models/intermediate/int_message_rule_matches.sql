@@ -74,7 +74,8 @@ final as (
         text_hash,
         rules_hash,
         {{ matched_rule_names('message_text', intent) }} as intent_rules,
-        {{ matched_rule_names('message_text', code) }} as code_rules
+        {{ matched_rule_names('message_text', code) }} as code_rules,
+        {{ computed_at() }} as _computed_at
     from batch
 )
 

@@ -8,16 +8,20 @@
     whose person, identity id or flags changed (identity resolution can move an identity to
     another person), every activity of a person whose organization periods changed, and
     removes the activities int_activities no longer has. The identities, the periods and
-    int_activities' latest `_computed_at` are recorded after each run (state tables).
+    int_activities' latest `_computed_at` are recorded after each run (state tables). The
+    versions of the rows a run replaces or removes go to its change log
+    (state.int_person_activities__replaced, macros/change_log.sql), from which the models
+    grouped by conversation, month or person tell what changed.
 -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='logged_delete_insert',
         unique_key='activity_key',
         on_schema_change='sync_all_columns',
         post_hook=[
             "{{ forget_tombstones('person_id') }}",
+            "{{ change_log_maintenance() }}",
             "{{ record_state('identities', person_activity_identities(ref('int_identities'))) }}",
             "{{ record_state('periods', person_activity_periods(ref('int_person_organizations'))) }}",
             "{{ record_state('watermark', 'select max(_computed_at) as computed_at from ' ~ ref('int_activities')) }}",

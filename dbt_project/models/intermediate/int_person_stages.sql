@@ -4,17 +4,74 @@
     within 30 days of an earlier one, a contributor at the first code-side contribution,
     core in the first month they were core. Stages are nested: a stage counts only when every
     earlier one was reached (reached_* flags).
+
+    Incremental (issue 8, macros/change_log.sql): a run recomputes the persons with an
+    activity whose person, time, channel, type or contribution flag changed since its last
+    run (the old and the new person, from int_person_activities' change log), and those
+    whose first core month changed.
 -#}
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='person_id',
+        on_schema_change='sync_all_columns',
+        post_hook=[
+            "{{ forget_tombstones('acquired_at', 'persons') }}",
+            "{{ record_run_watermark() }}",
+        ],
+    )
+}}
+{%- set mode = upstream_changes_mode(ref('int_person_activities')) %}
 
 with
 
-activities as (
+all_activities as not materialized (
     select * from {{ ref('int_person_activities') }}
 ),
 
 core_members as (
     select * from {{ ref('int_core_members') }}
+),
+
+core as (
+    select
+        person_id,
+        min(month) as first_core_month
+    from core_members
+    where is_core
+    group by person_id
+),
+{% if mode == 'changes' %}
+affected as materialized (
+    -- the persons of the activities that changed, before and after
+    select changed.person_id
+    from (
+        {{ changed_versions(ref('int_person_activities'), [
+            'activity_key', 'person_id', 'occurred_at', 'channel', 'activity_type',
+            'is_contribution', 'activity_date',
+        ]) }}
+    ) as changed
+    union
+    -- and those whose first core month changed
+    select coalesce(core.person_id, stored.person_id) as person_id
+    from core
+    full join (select person_id, first_core_month from {{ this }}) as stored
+        on core.person_id = stored.person_id
+    where core.first_core_month is distinct from stored.first_core_month
+),
+{% elif mode == 'all' %}
+affected as materialized (
+    select person_id from all_activities
+    union
+    select person_id from {{ this }}
+),
+{% endif %}
+activities as (
+    select * from all_activities
+    {%- if mode != 'full' %}
+    where person_id in (select affected.person_id from affected)
+    {%- endif %}
 ),
 
 firsts as (
@@ -53,15 +110,6 @@ engagement as (
     group by person_id
 ),
 
-core as (
-    select
-        person_id,
-        min(month) as first_core_month
-    from core_members
-    where is_core
-    group by person_id
-),
-
 final as (
     select
         firsts.person_id,
@@ -77,7 +125,8 @@ final as (
         engagement.engaged_on is not null and firsts.first_contribution_at is not null as reached_contributor,
         engagement.engaged_on is not null
         and firsts.first_contribution_at is not null
-        and core.first_core_month is not null as reached_core
+        and core.first_core_month is not null as reached_core,
+        {{ computed_at() }} as _computed_at
     from firsts
     left join engagement
         on firsts.person_id = engagement.person_id
@@ -86,3 +135,8 @@ final as (
 )
 
 select * from final
+{%- if mode != 'full' %}
+-- a person recomputed and gone: a row with the key only (tombstones())
+union all by name
+{{ tombstones(key='person_id') }}
+{%- endif %}
