@@ -175,3 +175,21 @@
         )
     {%- endif -%}
 {%- endmacro %}
+
+
+{#-
+    post_hook of an incremental model whose contract forbids tombstones (null or extra
+    columns): delete the rows matching `gone` (a condition on the model's own rows) and log
+    how many there were.
+-#}
+{% macro forget_rows_where(gone, noun) -%}
+    {%- if execute and model.resource_type != 'unit_test' and is_incremental() -%}
+        {%- set removed = run_query(
+            'select count(*) from ' ~ this ~ ' where ' ~ gone
+        ).columns[0].values()[0] -%}
+        {%- do log(this.identifier ~ ': removed ' ~ removed ~ ' ' ~ noun, info=true) -%}
+        delete from {{ this }} where {{ gone }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

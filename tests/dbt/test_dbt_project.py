@@ -1252,8 +1252,9 @@ def test_parse_registers_lineage_and_enforces_mart_contracts(
     for name in MARTS:
         node = manifest.nodes[f"model.townsquare.{name}"]
         assert node.config.contract.enforced is True
-        # the activity stream is incremental (issue 8); the rest are small aggregates
-        expected = "incremental" if name == "fct_activities" else "table"
+        # the activity stream and the threads are incremental (issue 8); the rest are small
+        # aggregates
+        expected = "incremental" if name in ("fct_activities", "fct_forum_threads") else "table"
         assert node.config.materialized == expected, name
         assert node.schema == "marts"
         assert all(column.data_type for column in node.columns.values())

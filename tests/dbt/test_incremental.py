@@ -243,8 +243,10 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
             "int_person_stages",
             "int_conversation_messages",
             "int_core_members",
+            "int_forum_posts_threaded",
         )
     }
+    build_log = (tmp_path / "logs" / "dbt.log").read_text().split("Running with dbt")[-1]
     shutil.copy(warehouse, full)
     monkeypatch.setenv("TOWNSQUARE_WAREHOUSE", str(full))
     assert run_dbt(tmp_path / "refresh", "build", "--full-refresh").success
@@ -312,6 +314,12 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
     # months: the changes fall in January to March 2024, each month's 90-day window reaching
     # back over all three, so every person-month of the table (40) is recomputed
     assert grouped_recomputed["int_core_members"] == (40, 0)
+    # threads: the staging rows written this run (gone@ new, c@ re-threaded) and the topics
+    # whose archetype changed (2 public, 3 private): every post of gone@'s thread (gone@,
+    # c@), of a@'s thread that c@ left (a@, b@, d@) and of topic 2 (post 21) is recomputed,
+    # and post 31 goes with topic 3; the thread mart drops topic 3's thread
+    assert grouped_recomputed["int_forum_posts_threaded"] == (6, 1)
+    assert "fct_forum_threads: removed 1 threads" in build_log
     incremental, rebuilt = tables(warehouse), tables(full)
     assert incremental.keys() == rebuilt.keys()
     differing = [name for name in incremental if incremental[name] != rebuilt[name]]

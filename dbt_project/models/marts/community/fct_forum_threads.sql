@@ -1,7 +1,52 @@
+{#-
+    Incremental (issue 8, macros/change_log.sql): a run recomputes the threads of the
+    posts whose thread, position, author, time or thread details changed since its last run
+    (the old and the new thread, from int_forum_posts_threaded's change log). A thread left
+    without an opener is deleted after the run (the contract's not-null columns leave no
+    room for tombstones).
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='thread_key',
+        on_schema_change='fail',
+        post_hook=[
+            "{{ forget_rows_where(forum_thread_gone(ref('int_forum_posts_threaded')), 'threads') }}",
+            "{{ record_run_watermark() }}",
+        ],
+    )
+}}
+{%- set mode = upstream_changes_mode(ref('int_forum_posts_threaded')) %}
+
 with
 
-thread_posts as (
+all_thread_posts as not materialized (
     select * from {{ ref('int_forum_posts_threaded') }}
+),
+{% if mode == 'changes' %}
+affected as materialized (
+    select distinct changed.thread_key
+    from (
+        {{ changed_versions(ref('int_forum_posts_threaded'), [
+            'post_key', 'thread_key', 'channel', 'source', 'container', 'thread_title',
+            'thread_url', 'posted_at', 'author_hash', 'has_author', 'author_display_name',
+            'is_countable', 'post_position',
+        ]) }}
+    ) as changed
+),
+{% elif mode == 'all' %}
+affected as materialized (
+    select thread_key from all_thread_posts
+    union
+    select thread_key from {{ this }}
+),
+{% endif %}
+thread_posts as (
+    select * from all_thread_posts
+    {%- if mode != 'full' %}
+    where thread_key in (select affected.thread_key from affected)
+    {%- endif %}
 ),
 
 countable as (

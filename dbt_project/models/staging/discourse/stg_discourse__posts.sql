@@ -45,7 +45,9 @@ renamed as (
         reply_count,
         {{ to_utc('ingested_at') }} as ingested_at,
         run_id,
-        _lake_file
+        _lake_file,
+        -- when a run wrote the row
+        {{ computed_at() }} as _computed_at
     from latest
 )
 

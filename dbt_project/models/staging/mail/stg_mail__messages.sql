@@ -24,6 +24,9 @@
     )
 }}
 {%- set incremental = execute and model.resource_type != 'unit_test' and is_incremental() %}
+{#- a table built before rows were stamped has no _computed_at until this run adds it -#}
+{%- set stamped = incremental
+    and '_computed_at' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}
 
 with
 
@@ -298,7 +301,9 @@ final as (
         batch._lake_file,
         threads.thread_root_message_id,
         threads.thread_depth,
-        batch.source || ':' || batch.message_id as message_key
+        batch.source || ':' || batch.message_id as message_key,
+        -- when a run wrote the row (the batch, and the stored messages it re-threads)
+        {{ computed_at() }} as _computed_at
     from batch
     inner join threads
         on batch.source = threads.source and batch.message_id = threads.message_id
@@ -337,7 +342,9 @@ select * from final
             rethreaded.parent_message_id as parent_message_id,
             rethreaded.parent_rule as parent_rule,
             rethreaded.thread_root_message_id as thread_root_message_id,
-            rethreaded.thread_depth as thread_depth
+            rethreaded.thread_depth as thread_depth{% if stamped %},
+            {{ computed_at() }} as _computed_at
+            {%- endif %}
         )
     from (
         select * from {{ this }}
