@@ -54,10 +54,10 @@
 {#- (record kind, import CTE of int_activities) for each input whose rows are records. -#}
 {% macro activity_input_tables() -%}
     {{- return([
-        ('blog', 'blog_comments'),
-        ('forum', 'forum_posts'),
-        ('mail', 'mail_messages'),
-        ('commit', 'commits'),
+        ('blog', 'blog_comments_all'),
+        ('forum', 'forum_posts_all'),
+        ('mail', 'mail_messages_all'),
+        ('commit', 'commits_all'),
         ('issue', 'issues'),
         ('comment', 'issue_comments'),
         ('star', 'stars'),
@@ -85,7 +85,7 @@
     the last run.
 -#}
 {% macro activities_mode() -%}
-    {%- set mode = incremental_mode(['inputs']) -%}
+    {%- set mode = incremental_mode(['inputs', 'watermark']) -%}
     {%- if mode != 'changes' -%}
         {{- return(mode) -}}
     {%- endif -%}

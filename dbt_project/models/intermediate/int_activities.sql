@@ -13,9 +13,12 @@
     - every activity whose row came from a lake file that is gone or rewritten;
     - forum posts of topics landed again (a topic that becomes a private message takes its
       posts out) and of topics with no row;
-    - mail whose thread or depth moved (a late parent re-threads its replies): the threads
-      are compared, narrow, for every message;
+    - mail that stg_mail__messages wrote since the last run (`_computed_at` past the state
+      table `watermark`): a late parent re-threads replies that did not change themselves;
     - trackbacks and pingbacks (few: always).
+    Blog comments, forum posts, mail and commits are read for those records only (an
+    activity of theirs comes from its own record); GitHub's API and GH Archive are read
+    whole, so an activity both saw is chosen again from every candidate.
     Each row keeps the lake file, ingested_at and record it was computed from (`_lake_file`,
     `ingested_at`, `_input_record`) and when (`_computed_at`). `--full-refresh` rebuilds all.
 -#}
@@ -28,6 +31,7 @@
         post_hook=[
             "{{ forget_tombstones('identity_ref') }}",
             "{{ activities_record_inputs() }}",
+            "{{ record_run_watermark() }}",
         ],
     )
 }}
@@ -37,7 +41,7 @@
 -- otherwise materialize every branch with its message bodies
 with
 
-blog_comments as not materialized (
+blog_comments_all as not materialized (
     select * from {{ ref('stg_blog__comments') }}
 ),
 
@@ -45,7 +49,7 @@ reach_events as not materialized (
     select * from {{ ref('int_inbound_reach_events') }}
 ),
 
-forum_posts as not materialized (
+forum_posts_all as not materialized (
     select * from {{ ref('stg_discourse__posts') }}
 ),
 
@@ -53,11 +57,11 @@ forum_topics as not materialized (
     select * from {{ ref('stg_discourse__topics') }}
 ),
 
-mail_messages as not materialized (
+mail_messages_all as not materialized (
     select * from {{ ref('stg_mail__messages') }}
 ),
 
-commits as not materialized (
+commits_all as not materialized (
     select * from {{ ref('stg_git__commits') }}
 ),
 
@@ -79,6 +83,121 @@ archive_activities as not materialized (
 
 weights as not materialized (
     select * from {{ ref('activity_weights') }}
+),
+
+{% if mode == 'changes' %}
+stored as not materialized (
+    select * from {{ this }}
+),
+
+previous_inputs as materialized (
+    select
+        _lake_file,
+        ingested_at
+    from {{ state_relation('inputs') }}
+    where kind = 'input'
+),
+
+current_inputs as materialized (
+    {%- for input in activity_inputs() %}
+    select distinct
+        _lake_file,
+        ingested_at
+    from {{ input }}
+    {{ 'union' if not loop.last }}
+    {%- endfor %}
+),
+
+-- files landed or rewritten since the last run
+new_inputs as materialized (
+    select * from current_inputs
+    except
+    select * from previous_inputs
+),
+
+-- files removed or rewritten since the last run
+gone_inputs as materialized (
+    select * from previous_inputs
+    except
+    select * from current_inputs
+),
+
+-- the records of the new files, whether or not they make an activity now
+new_records as materialized (
+    {%- for kind, input in activity_input_tables() %}
+    select {{ activity_input_record(kind) }} as _input_record
+    from {{ input }}
+    where {{ from_lake_pairs(input, 'new_inputs') }}
+    {{ 'union' if not loop.last }}
+    {%- endfor %}
+),
+
+-- topics landed again, and posts' topics with no row: their posts may come or go
+changed_topics as materialized (
+    select topic_key
+    from forum_topics
+    where {{ from_lake_pairs('forum_topics', 'new_inputs') }}
+    union
+    select forum_posts_all.topic_key
+    from forum_posts_all
+    where not exists (
+        select 1
+        from forum_topics
+        where forum_topics.topic_key = forum_posts_all.topic_key
+    )
+),
+
+-- the records whose activities are computed again: those of new files, those of stored
+-- activities whose file is gone or whose topic changed, the posts of changed topics, and
+-- the messages stg_mail__messages wrote since the last run (a parent that landed late
+-- re-threads replies that did not change themselves)
+records as materialized (
+    select _input_record from new_records
+    union
+    select _input_record
+    from stored
+    where
+        {{ from_lake_pairs('stored', 'gone_inputs') }}
+        or (channel = 'forum' and target_key in (select changed_topics.topic_key from changed_topics))
+    union
+    select {{ activity_input_record('forum') }}
+    from forum_posts_all
+    where topic_key in (select changed_topics.topic_key from changed_topics)
+    union
+    select {{ activity_input_record('mail') }}
+    from mail_messages_all
+    where _computed_at > (select max(watermark.computed_at) from {{ state_relation('watermark') }} as watermark)
+),
+{% endif %}
+-- the inputs whose rows make activities of their own record only are read for the records
+-- computed again; those whose activities two sources share (GitHub's API and GH Archive)
+-- are read whole, so every candidate of an activity meets again
+blog_comments as not materialized (
+    select * from blog_comments_all
+    {%- if mode == 'changes' %}
+    where {{ activity_input_record('blog') }} in (select records._input_record from records)
+    {%- endif %}
+),
+
+forum_posts as not materialized (
+    select * from forum_posts_all
+    {%- if mode == 'changes' %}
+    where {{ activity_input_record('forum') }} in (select records._input_record from records)
+    {%- endif %}
+),
+
+mail_messages as not materialized (
+    select * from mail_messages_all
+    {%- if mode == 'changes' %}
+    where {{ activity_input_record('mail') }} in (select records._input_record from records)
+    {%- endif %}
+),
+
+commits as not materialized (
+    select * from commits_all
+    {%- if mode == 'changes' %}
+    where {{ activity_input_record('commit') }} in (select records._input_record from records)
+    {%- endif %}
 ),
 
 blog as not materialized (
@@ -480,107 +599,14 @@ unioned as not materialized (
     from archive
 ),
 {% if mode == 'changes' %}
-stored as not materialized (
-    select * from {{ this }}
-),
-
-previous_inputs as materialized (
-    select
-        _lake_file,
-        ingested_at
-    from {{ state_relation('inputs') }}
-    where kind = 'input'
-),
-
-current_inputs as materialized (
-    {%- for input in activity_inputs() %}
-    select distinct
-        _lake_file,
-        ingested_at
-    from {{ input }}
-    {{ 'union' if not loop.last }}
-    {%- endfor %}
-),
-
--- files landed or rewritten since the last run
-new_inputs as materialized (
-    select * from current_inputs
-    except
-    select * from previous_inputs
-),
-
--- files removed or rewritten since the last run
-gone_inputs as materialized (
-    select * from previous_inputs
-    except
-    select * from current_inputs
-),
-
--- the records of the new files, whether or not they make an activity now
-new_records as materialized (
-    {%- for kind, input in activity_input_tables() %}
-    select {{ activity_input_record(kind) }} as _input_record
-    from {{ input }}
-    where {{ from_lake_pairs(input, 'new_inputs') }}
-    {{ 'union' if not loop.last }}
-    {%- endfor %}
-),
-
--- topics landed again, and posts' topics with no row: their posts may come or go
-changed_topics as materialized (
-    select topic_key
-    from forum_topics
-    where {{ from_lake_pairs('forum_topics', 'new_inputs') }}
-    union
-    select forum_posts.topic_key
-    from forum_posts
-    where not exists (
-        select 1
-        from forum_topics
-        where forum_topics.topic_key = forum_posts.topic_key
-    )
-),
-
--- messages whose thread or depth differs from the stored row's (a parent that landed late
--- re-threads replies that did not change themselves); narrow columns of every message
-rethreaded_mail as (
-    select
-        activity_key,
-        target_key,
-        activity_type
-    from mail
-    where identity_ref is not null
-    except
-    select
-        activity_key,
-        target_key,
-        activity_type
-    from stored
-    where channel = 'mailing_list'
-),
-
 affected as materialized (
     select activity_key
     from unioned
-    where _input_record in (select new_records._input_record from new_records)
+    where _input_record in (select records._input_record from records)
     union
     select activity_key
     from stored
-    where _input_record in (select new_records._input_record from new_records)
-    union
-    select activity_key
-    from stored
-    where {{ from_lake_pairs('stored', 'gone_inputs') }}
-    union
-    select activity_key
-    from forum
-    where target_key in (select changed_topics.topic_key from changed_topics)
-    union
-    select activity_key
-    from stored
-    where channel = 'forum' and target_key in (select changed_topics.topic_key from changed_topics)
-    union
-    select activity_key from rethreaded_mail
+    where _input_record in (select records._input_record from records)
     union
     select activity_key from linkbacks
     union
