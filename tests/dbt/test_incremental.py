@@ -105,6 +105,9 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
          [commit("k1", utc(2024, 2, 1), "Kim", "kim@gmail.com")])  # fmt: skip
     land(lake, "repo_comments", "app-gh", "k1", RECENT,
          [gh_comment("review", "98", 2, "kim", utc(2024, 2, 2), review_state="COMMENTED")])  # fmt: skip
+    # Olga committed once, long before the rest: months whose window nothing changes touches
+    land(lake, "repo_commits", "app-git", "o1", RECENT,
+         [commit("o1", utc(2023, 6, 1), "Olga", "olga@z.example")])  # fmt: skip
     assert run_dbt(tmp_path, "build").success
     with duckdb.connect(str(warehouse), read_only=True) as con:
         before = {
@@ -311,9 +314,16 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
     # messages: a@ and b@ (person), gone@, 4242, post 21 and c-2 (new); post 31 went (the
     # reviews are not message types, the stars and commits neither)
     assert grouped_recomputed["int_conversation_messages"] == (6, 1)
-    # months: the changes fall in January to March 2024, each month's 90-day window reaching
-    # back over all three, so every person-month of the table (40) is recomputed
+    # months: the changes fall in January to March 2024 (each month's 90-day window reaching
+    # back over all three): their 40 person-months are recomputed, not Olga's June and July
+    # 2023 (the windows holding her commit of June 1: August's starts on June 3), which no
+    # change touches
     assert grouped_recomputed["int_core_members"] == (40, 0)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(
+            "select count(*) filter (where month < '2024-01-01'), count(*) "
+            "from intermediate.int_core_members"
+        ).fetchall() == [(2, 42)]
     # threads: the staging rows written this run (gone@ new, c@ re-threaded) and the topics
     # whose archetype changed (2 public, 3 private): every post of gone@'s thread (gone@,
     # c@), of a@'s thread that c@ left (a@, b@, d@) and of topic 2 (post 21) is recomputed,
