@@ -195,7 +195,7 @@ def _write_hours(ctx: Context) -> None:
             current[1].close()
 
     def sub(match: re.Match[bytes]) -> bytes:
-        return marks[match.group().decode()].encode()
+        return marks[match.group()]
 
     for month, records in ctx.events.months():
         for t, _, data in records:

@@ -55,25 +55,43 @@ class MonthSpool:
             self._written.add(month)
             buf.clear()
 
-    def months(self) -> Iterator[tuple[int, list[tuple[int, int, bytes]]]]:
-        """``(month, [(t, seq, data), ...])`` in month order, each month sorted; files removed."""
+    def months(self) -> Iterator[tuple[int, SortedMonth]]:
+        """``(month, records)`` in month order, each month's records sorted; files removed."""
         for month in list(self._buffers):
             self._flush(month)
         for month in sorted(self._written):
             path = self._path(month)
             data = path.read_bytes()
             path.unlink()
-            records = []
+            index = []
             pos, end = 0, len(data)
             while pos < end:
                 t, seq, n = _HEAD.unpack_from(data, pos)
                 pos += _HEAD.size
-                records.append((t, seq, data[pos : pos + n]))
+                index.append((t, seq, pos, n))
                 pos += n
-            records.sort(key=lambda r: (r[0], r[1]))
-            yield month, records
+            index.sort()
+            yield month, SortedMonth(data, index)
         self._written.clear()
         self._buffers.clear()
+
+
+class SortedMonth:
+    """A month's records ``(t, seq, data)`` in (t, seq) order, sliced from the month's spool
+    file as they are read: the month is held once (the last months of GH Archive at scale
+    10 are a few hundred MB), not once more as a record each."""
+
+    def __init__(self, data: bytes, index: list[tuple[int, int, int, int]]) -> None:
+        self._data = data
+        self._index = index
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __iter__(self) -> Iterator[tuple[int, int, bytes]]:
+        data = self._data
+        for t, seq, pos, n in self._index:
+            yield t, seq, data[pos : pos + n]
 
 
 class SortedSpill:
