@@ -202,6 +202,11 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
             {**star, "event_id": "e6", "created_at": utc(2024, 3, 4)},
             {"event_id": "e5", "event_type": "ForkEvent", "action": None, "actor_login": "dee",
              "repo_name": "acme/app", "created_at": utc(2024, 3, 3), "payload": "{}"},
+            # the archive's record of comment 13, which the API landed yesterday (by bob; the
+            # archive names cy): the API's stored row must still win, though its file is old
+            {"event_id": "e7", "event_type": "IssueCommentEvent", "action": "created",
+             "actor_login": "cy", "repo_name": "acme/app", "created_at": utc(2024, 1, 5, 12, 1),
+             "payload": '{"issue": {"number": 1}, "comment": {"id": 13}}'},
         ],
     )  # fmt: skip
     land(
@@ -272,31 +277,32 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
     assert read["stg_gharchive__events"] == 2  # a2 (new), a1 (rewritten in place)
     assert read["stg_mail__messages"] == 1  # m2: gone@ (which re-threads the stored c@)
     # the activities recomputed: commits c9, c1 with its co-author, c2 and c3 (c4 is a merge);
-    # comment c-2; review 99; comment 4242; eve's star; the fork e5; messages gone@ and c@;
-    # post 21 (its topic is public now); the linkbacks (always: few) -- and removed: fay's
-    # star and post 31 (its topic is private now)
+    # comment c-2; review 99; comment 4242; eve's star; the fork e5; comment 13 (the archive's
+    # e7 of it landed: the API's row, in yesterday's file, is read again and wins); messages
+    # gone@ and c@; post 21 (its topic is public now); the linkbacks (always: few) -- and
+    # removed: fay's star and post 31 (its topic is private now)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         linkbacks = con.execute(
             "select count(*) from intermediate.int_activities where channel = 'trackback'"
         ).fetchall()[0][0]
         total = con.execute("select count(*) from intermediate.int_activities").fetchall()[0][0]
     assert linkbacks > 0
-    assert recomputed == (13 + linkbacks, 2)
+    assert recomputed == (14 + linkbacks, 2)
     assert recomputed[0] < total / 2
     # persons: the same less the linkbacks (sites are not persons), plus Dee's mail a and b
     # (now her GitHub person's) and her review 21 (her person's organization periods changed
     # with the corp.example address), plus Kim's review 98: her GitHub identity joined the
     # person of her earlier-seen commit identity (no organization moved: only the change of
     # the identity's person tells)
-    assert person_recomputed == (17, 2)
+    assert person_recomputed == (18, 2)
     # the mart copies what int_person_activities computed, and drops what it removed
-    assert mart_recomputed == (17, 2)
+    assert mart_recomputed == (18, 2)
     # identity resolution's input regroups the identities of those activities (git: eve@y,
-    # ann, bob, cy, dependabot; github: dee, eve, fay; mail: ivy, eve; forum: bob; blog:
-    # c-2's author; the linking sites) and ann's forum identity, whose post 31 went: 14
-    # identities, 20 rows (dee appears through the API and GH Archive, friend.example
+    # ann, bob, cy, dependabot; github: bob, dee, eve, fay; mail: ivy, eve; forum: bob;
+    # blog: c-2's author; the linking sites) and ann's forum identity, whose post 31 went:
+    # 15 identities, 21 rows (dee appears through the API and GH Archive, friend.example
     # through three linkbacks, other.example through two); none is left without activity
-    assert appearances_recomputed == (20, 0)
+    assert appearances_recomputed == (21, 0)
     # the models grouped by conversation, person or month recompute the groups of the person
     # activities that changed in the columns they read, before and after (the change log of
     # int_person_activities holds the versions it replaced: 10 updated, 2 removed).
@@ -378,10 +384,15 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
         # e1 left with the re-run of its hour, from staging and from the activities' input
         assert con.execute(
             "select event_id from staging.stg_gharchive__events order by 1"
-        ).fetchall() == [("e4",), ("e5",), ("e6",)]
+        ).fetchall() == [("e4",), ("e5",), ("e6",), ("e7",)]
         assert con.execute(
             "select event_id from intermediate.int_archive_activities order by 1"
-        ).fetchall() == [("e4",), ("e5",), ("e6",)]
+        ).fetchall() == [("e4",), ("e5",), ("e6",), ("e7",)]
+        # comment 13 stays the API's (bob's), though only the archive's record of it is new
+        assert con.execute(
+            "select source, actor_username from intermediate.int_activities "
+            "where activity_key = 'comment:acme/app:issue_comment:13'"
+        ).fetchall() == [("app-gh", "bob")]
         # the re-landed commit is there once, and no row points at a lake file that is gone
         assert con.execute(
             "select count(*) from staging.stg_git__commits where sha = 'c1'"
