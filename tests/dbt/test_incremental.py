@@ -5,7 +5,7 @@ intermediate and mart table equal, row for row)."""
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -66,6 +66,14 @@ def tables(path: Path) -> dict[str, list[tuple]]:
             rows = con.execute(f'select {select} from {schema}."{table}"').fetchall()
             out[f"{schema}.{table}"] = sorted(rows, key=repr)
     return out
+
+
+def later_same_day(t: datetime, step: int) -> datetime:
+    """A time after ``t`` on its UTC date (``step`` 1 or 2: a third or two thirds of the way
+    to midnight): a re-run "later the same day" lands in ``t``'s ingest_date partition,
+    rewriting its file in place, whatever the hour the test runs at."""
+    end = t.replace(hour=23, minute=59, second=59, microsecond=999_999)
+    return t + (end - t) * step / 3
 
 
 def files_read(root: Path) -> dict[str, int]:
@@ -214,7 +222,7 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
         "repo_events",
         "gha",
         "a1",
-        RECENT + timedelta(hours=2),
+        later_same_day(RECENT, 2),
         [
             {"event_id": "e4", "event_type": "IssueCommentEvent", "action": "created",
              "actor_login": "fay", "repo_name": "acme/app", "created_at": utc(2024, 3, 2),
@@ -228,7 +236,7 @@ def test_an_incremental_run_reads_only_new_files_and_matches_a_full_rebuild(
         "repo_commits",
         "app-git",
         "g2",
-        RECENT + timedelta(hours=1),
+        later_same_day(RECENT, 1),
         second_git_run(cy_name="Cy Renamed"),
     )
     assert str(rewritten) in before["stg_git__commits"]

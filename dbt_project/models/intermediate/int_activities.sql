@@ -196,43 +196,60 @@ shared_keys as materialized (
     from stored
     where _input_record in (select records._input_record from records)
 ),
+
+-- the records of GitHub's API and GH Archive read again: those of records, and the other
+-- candidates of their activities (narrow, so the wide inputs are filtered by one semi join)
+github_records as materialized (
+    select _input_record from records
+    union
+    select {{ activity_input_record('issue') }}
+    from issues_all
+    where {{ shared_activity_key('opened') }} in (select shared_keys.activity_key from shared_keys)
+    union
+    select {{ activity_input_record('issue') }}
+    from issues_all
+    where {{ shared_activity_key('merged') }} in (select shared_keys.activity_key from shared_keys)
+    union
+    select {{ activity_input_record('comment') }}
+    from issue_comments_all
+    where {{ shared_activity_key('comment') }} in (select shared_keys.activity_key from shared_keys)
+    union
+    select {{ activity_input_record('star') }}
+    from stars_all
+    where {{ shared_activity_key('star') }} in (select shared_keys.activity_key from shared_keys)
+    union
+    select {{ activity_input_record('gharchive') }}
+    from archive_activities_all
+    where activity_key in (select shared_keys.activity_key from shared_keys)
+),
 {% endif %}
 -- in an incremental run the inputs are read for the records computed again, and GitHub's
--- API and GH Archive also for the other candidates of their activities (shared_keys)
+-- API and GH Archive also for the other candidates of their activities (github_records)
 issues as not materialized (
     select * from issues_all
     {%- if mode == 'changes' %}
-    where
-        {{ activity_input_record('issue') }} in (select records._input_record from records)
-        or {{ shared_activity_key('opened') }} in (select shared_keys.activity_key from shared_keys)
-        or {{ shared_activity_key('merged') }} in (select shared_keys.activity_key from shared_keys)
+    where {{ activity_input_record('issue') }} in (select github_records._input_record from github_records)
     {%- endif %}
 ),
 
 issue_comments as not materialized (
     select * from issue_comments_all
     {%- if mode == 'changes' %}
-    where
-        {{ activity_input_record('comment') }} in (select records._input_record from records)
-        or {{ shared_activity_key('comment') }} in (select shared_keys.activity_key from shared_keys)
+    where {{ activity_input_record('comment') }} in (select github_records._input_record from github_records)
     {%- endif %}
 ),
 
 stars as not materialized (
     select * from stars_all
     {%- if mode == 'changes' %}
-    where
-        {{ activity_input_record('star') }} in (select records._input_record from records)
-        or {{ shared_activity_key('star') }} in (select shared_keys.activity_key from shared_keys)
+    where {{ activity_input_record('star') }} in (select github_records._input_record from github_records)
     {%- endif %}
 ),
 
 archive_activities as not materialized (
     select * from archive_activities_all
     {%- if mode == 'changes' %}
-    where
-        {{ activity_input_record('gharchive') }} in (select records._input_record from records)
-        or activity_key in (select shared_keys.activity_key from shared_keys)
+    where {{ activity_input_record('gharchive') }} in (select github_records._input_record from github_records)
     {%- endif %}
 ),
 
