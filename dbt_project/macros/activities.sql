@@ -58,10 +58,10 @@
         ('forum', 'forum_posts_all'),
         ('mail', 'mail_messages_all'),
         ('commit', 'commits_all'),
-        ('issue', 'issues_all'),
-        ('comment', 'issue_comments_all'),
-        ('star', 'stars_all'),
-        ('gharchive', 'archive_activities_all'),
+        ('issue', 'issues'),
+        ('comment', 'issue_comments'),
+        ('star', 'stars'),
+        ('gharchive', 'archive_activities'),
     ]) -}}
 {%- endmacro %}
 
@@ -123,20 +123,4 @@
         ~ (pairs | join(' union ')) ~ ') as pairs '
         ~ "union all select 'seeds', null::varchar, null::timestamp, " ~ activity_seeds_digest()
     )) -}}
-{%- endmacro %}
-
-
-{#-
-    The key of an activity GitHub's API and GH Archive both record (int_archive_activities
-    builds the same), from the API's columns: `opened`, `merged` (issues), `comment`
-    (comments), `star` (stars).
--#}
-{% macro shared_activity_key(kind) -%}
-    {%- set keys = {
-        'opened': "'opened:' || lower(repo) || '#' || number",
-        'merged': "'merged:' || lower(repo) || '#' || number",
-        'comment': "'comment:' || lower(repo) || ':' || kind || ':' || comment_id",
-        'star': "'star:' || lower(repo) || ':' || lower(login)",
-    } -%}
-    {{- keys[kind] -}}
 {%- endmacro %}

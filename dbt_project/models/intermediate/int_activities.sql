@@ -65,19 +65,19 @@ commits_all as not materialized (
     select * from {{ ref('stg_git__commits') }}
 ),
 
-issues_all as not materialized (
+issues as not materialized (
     select * from {{ ref('stg_github__issues') }}
 ),
 
-issue_comments_all as not materialized (
+issue_comments as not materialized (
     select * from {{ ref('stg_github__comments') }}
 ),
 
-stars_all as not materialized (
+stars as not materialized (
     select * from {{ ref('stg_github__stars') }}
 ),
 
-archive_activities_all as not materialized (
+archive_activities as not materialized (
     select * from {{ ref('int_archive_activities') }}
 ),
 
@@ -168,91 +168,10 @@ records as materialized (
     from mail_messages_all
     where _computed_at > (select max(watermark.computed_at) from {{ state_relation('watermark') }} as watermark)
 ),
-
--- the activities GitHub's API and GH Archive may both have, of those records (now and as
--- stored): every candidate of these is read again, whatever its record
-shared_keys as materialized (
-    select {{ shared_activity_key('opened') }} as activity_key
-    from issues_all
-    where {{ activity_input_record('issue') }} in (select records._input_record from records)
-    union
-    select {{ shared_activity_key('merged') }}
-    from issues_all
-    where {{ activity_input_record('issue') }} in (select records._input_record from records)
-    union
-    select {{ shared_activity_key('comment') }}
-    from issue_comments_all
-    where {{ activity_input_record('comment') }} in (select records._input_record from records)
-    union
-    select {{ shared_activity_key('star') }}
-    from stars_all
-    where {{ activity_input_record('star') }} in (select records._input_record from records)
-    union
-    select activity_key
-    from archive_activities_all
-    where {{ activity_input_record('gharchive') }} in (select records._input_record from records)
-    union
-    select activity_key
-    from stored
-    where _input_record in (select records._input_record from records)
-),
-
--- the records of GitHub's API and GH Archive read again: those of records, and the other
--- candidates of their activities (narrow, so the wide inputs are filtered by one semi join)
-github_records as materialized (
-    select _input_record from records
-    union
-    select {{ activity_input_record('issue') }}
-    from issues_all
-    where {{ shared_activity_key('opened') }} in (select shared_keys.activity_key from shared_keys)
-    union
-    select {{ activity_input_record('issue') }}
-    from issues_all
-    where {{ shared_activity_key('merged') }} in (select shared_keys.activity_key from shared_keys)
-    union
-    select {{ activity_input_record('comment') }}
-    from issue_comments_all
-    where {{ shared_activity_key('comment') }} in (select shared_keys.activity_key from shared_keys)
-    union
-    select {{ activity_input_record('star') }}
-    from stars_all
-    where {{ shared_activity_key('star') }} in (select shared_keys.activity_key from shared_keys)
-    union
-    select {{ activity_input_record('gharchive') }}
-    from archive_activities_all
-    where activity_key in (select shared_keys.activity_key from shared_keys)
-),
 {% endif %}
--- in an incremental run the inputs are read for the records computed again, and GitHub's
--- API and GH Archive also for the other candidates of their activities (github_records)
-issues as not materialized (
-    select * from issues_all
-    {%- if mode == 'changes' %}
-    where {{ activity_input_record('issue') }} in (select github_records._input_record from github_records)
-    {%- endif %}
-),
-
-issue_comments as not materialized (
-    select * from issue_comments_all
-    {%- if mode == 'changes' %}
-    where {{ activity_input_record('comment') }} in (select github_records._input_record from github_records)
-    {%- endif %}
-),
-
-stars as not materialized (
-    select * from stars_all
-    {%- if mode == 'changes' %}
-    where {{ activity_input_record('star') }} in (select github_records._input_record from github_records)
-    {%- endif %}
-),
-
-archive_activities as not materialized (
-    select * from archive_activities_all
-    {%- if mode == 'changes' %}
-    where {{ activity_input_record('gharchive') }} in (select github_records._input_record from github_records)
-    {%- endif %}
-),
-
+-- the inputs whose rows make activities of their own record only are read for the records
+-- computed again; those whose activities two sources share (GitHub's API and GH Archive)
+-- are read whole, so every candidate of an activity meets again
 blog_comments as not materialized (
     select * from blog_comments_all
     {%- if mode == 'changes' %}
@@ -490,7 +409,7 @@ co_authors as not materialized (
 
 github_opened as not materialized (
     select
-        {{ shared_activity_key('opened') }} as activity_key,
+        'opened:' || lower(repo) || '#' || number as activity_key,
         'repository' as channel,
         source,
         case when is_pull_request then 'pr_opened' else 'issue_opened' end as activity_type,
@@ -517,7 +436,7 @@ github_opened as not materialized (
 
 github_merged as not materialized (
     select
-        {{ shared_activity_key('merged') }} as activity_key,
+        'merged:' || lower(repo) || '#' || number as activity_key,
         'repository' as channel,
         source,
         'pr_merged' as activity_type,
@@ -544,7 +463,7 @@ github_merged as not materialized (
 
 github_comments as not materialized (
     select
-        {{ shared_activity_key('comment') }} as activity_key,
+        'comment:' || lower(repo) || ':' || kind || ':' || comment_id as activity_key,
         'repository' as channel,
         source,
         kind as activity_type,
@@ -571,7 +490,7 @@ github_comments as not materialized (
 
 github_stars as not materialized (
     select
-        {{ shared_activity_key('star') }} as activity_key,
+        'star:' || lower(repo) || ':' || lower(login) as activity_key,
         'repository' as channel,
         source,
         'star' as activity_type,
