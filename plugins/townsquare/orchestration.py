@@ -428,6 +428,24 @@ def use_runtime_paths(context: Any, operator: Any) -> None:
 
         Lake(lake).ensure_identity_salt()  # dbt reads it from the lake (macro identity_salt)
     operator.env = {**(operator.env or {}), **dbt_build_env(lake, warehouse)}
+    repair_partial_parse(dbt_project_dir())
+
+
+def repair_partial_parse(project: Path) -> None:
+    """Point the root paths in the project's saved parse (``target/partial_parse.msgpack``)
+    that lead nowhere back at the project.
+
+    dbt keeps each node's root path in the saved parse and does not check it when it parses
+    partially. A ``build`` task runs dbt in Cosmos' temporary copy of the project, gone
+    after the run, while its parse is saved in the project's ``target/``: the next run
+    looked for the seed files in the dead copy and every seed failed. Cosmos' own patch
+    (``patch_partial_parse_content``) rewrites the paths that do not exist.
+    """
+    from cosmos.cache import patch_partial_parse_content
+
+    saved = project / "target" / "partial_parse.msgpack"
+    if saved.exists():
+        patch_partial_parse_content(saved, project)
 
 
 def freeze_gc(context: Any, operator: Any) -> None:
