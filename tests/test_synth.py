@@ -238,3 +238,25 @@ def test_cli_synth(tmp_path: Path) -> None:
     assert text.exit_code == 0 and "gharchive" in text.output
     bad = CliRunner().invoke(main, ["synth", "--scale", "0", "--out", str(out)])
     assert bad.exit_code == 1
+
+
+def test_synth_mail_is_read_without_the_email_package(synth: Path) -> None:
+    """Every synth message (multipart ones too) takes the mail fast path, which must give
+    the email package's body text (see tests/connectors/test_mail_bodies.py)."""
+    from email.parser import BytesParser
+    from email.policy import compat32
+
+    from townsquare.mail import _COMPLEX, MboxSplitter, body_text, simple_body, split_simple
+
+    parser = BytesParser(policy=compat32)
+    multipart = 0
+    for path in sorted((synth / "mail").glob("*.mbox")):
+        with path.open("rb") as fh:
+            for raw in MboxSplitter(fh, str(path)):
+                simple = split_simple(raw.data)
+                assert simple is not None, raw.start
+                fast = simple_body(simple[1], simple[2])
+                assert fast is not _COMPLEX, raw.data[:400]
+                assert fast == body_text(parser.parsebytes(raw.data)), raw.start
+                multipart += "multipart/" in simple[1].get("content-type", "")
+    assert multipart > 0

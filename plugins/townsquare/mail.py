@@ -33,10 +33,12 @@ Splitting (``MboxSplitter``)
 Parsing (``MessageBuilder``)
     ``email.parser.BytesParser`` with the ``compat32`` policy (the ``default``
     policy's header objects are several times slower), then our own decoding. A
-    single-part message with a plain header block (the common case) skips the
-    email package: ``split_simple``/``simple_body`` reproduce exactly what it
-    yields (fields, Content-Type and charset, quoted-printable/base64 decoding)
-    and hand anything unusual back to it. A message the email package itself
+    message with plain header blocks (the common case, single-part or multipart)
+    skips the email package: ``split_simple``/``simple_body`` reproduce exactly
+    what it yields (fields, Content-Type and charset, quoted-printable/base64
+    decoding, the feedparser's boundary rules, which parts count) and hand
+    anything unusual back to it; ``tests/connectors/test_mail_bodies.py`` compares
+    both readings on generated messages. A message the email package itself
     fails on (it has bugs with odd input) is ``Rejected`` ("unparseable
     message ...") instead of aborting the run.
 
@@ -103,6 +105,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 from email.utils import parseaddr, parsedate_to_datetime, unquote
+from itertools import pairwise
 from typing import IO, Any
 
 from townsquare.records import Item, Rejected, Row
@@ -495,6 +498,11 @@ def body_text(msg: Message) -> str | None:
     plain: list[str] = []
     html: list[str] = []
     _collect(msg, plain, html, first=True)
+    return _joined(plain, html)
+
+
+def _joined(plain: list[str], html: list[str]) -> str | None:
+    """``body_text`` from the decoded text/plain and text/html parts, in order."""
     if plain:
         text = "\n\n".join(p for p in plain if p)
     elif html:
@@ -577,66 +585,167 @@ def split_simple(data: bytes) -> tuple[list[tuple[str, str]], dict[str, str], by
 
 
 def simple_body(first: dict[str, str], body: bytes) -> str | _Complex | None:
-    """``body_text`` of a single-part message from its raw header values and body bytes.
+    """``body_text`` of a message from its raw header values and body bytes.
 
-    The same result as ``body_text`` over the parsed message (compat32 semantics:
-    the first header of a name counts; Content-Type defaults to text/plain;
-    quoted-printable and base64 decoded as ``Message.get_payload(decode=True)``
-    does); ``_COMPLEX`` when the email package is needed (multipart, message/*,
-    uuencode, 8-bit or quoted-escape parameter values, RFC 2231 parameters).
+    The same result as ``body_text`` over the message the email package parses
+    (compat32 semantics: the first header of a name counts; Content-Type defaults to
+    text/plain; quoted-printable and base64 decoded as
+    ``Message.get_payload(decode=True)`` does; the feedparser's multipart rules, see
+    ``_multipart_parts``); ``_COMPLEX`` when the email package is needed (message/*,
+    multipart/digest, uuencode, 8-bit or quoted-escape parameter values, RFC 2231
+    parameters, a part whose header block is not plain, a multipart body the
+    feedparser would read with a defect: no start or close boundary, adjacent
+    boundary lines, a CR).
     """
+    plain: list[str] = []
+    html: list[str] = []
+    if not _simple_collect(first, body, plain, html, True, 0):
+        return _COMPLEX
+    return _joined(plain, html)
+
+
+_MAX_DEPTH = 8
+"""Multipart nesting the fast path follows; deeper messages go to the email package."""
+
+
+def _simple_collect(
+    first: dict[str, str],
+    body: bytes,
+    plain: list[str],
+    html: list[str],
+    is_first: bool,
+    depth: int,
+) -> bool:
+    """``_collect`` over a part given as raw header values and body; False: too complex."""
     disposition = first.get("content-disposition")
     ctype_value = first.get("content-type")
     cte_value = first.get("content-transfer-encoding")
     for value in (disposition, ctype_value, cte_value):
         if value is not None and not value.isascii():
-            return _COMPLEX
+            return False
     if disposition and disposition.split(";", 1)[0].strip().lower() == "attachment":
-        return None
-    charset: str | None = None
+        return True
+    if not is_first:
+        found = _filename(disposition, ctype_value)
+        if found is _COMPLEX:
+            return False
+        if found:
+            return True
     if ctype_value is None:
         ctype = "text/plain"
     else:
         ctype = ctype_value.partition(";")[0].strip().lower()
         if ctype.count("/") != 1:
             ctype = "text/plain"
-        if ctype.startswith(("multipart/", "message/")):
-            return _COMPLEX
-        if ctype not in ("text/plain", "text/html"):
-            return None
-        found = _charset_param(ctype_value)
-        if isinstance(found, _Complex):
-            return found
-        charset = found
+    if ctype.startswith("multipart/"):
+        if ctype == "multipart/digest" or depth >= _MAX_DEPTH:
+            return False
+        assert ctype_value is not None
+        parts = _multipart_parts(ctype_value, body)
+        if parts is None:
+            return False
+        for n, (part_first, part_body) in enumerate(parts):
+            if not _simple_collect(
+                part_first, part_body, plain, html, is_first and n == 0, depth + 1
+            ):
+                return False
+        return True
+    if ctype.startswith("message/"):
+        return False
     if ctype not in ("text/plain", "text/html"):
-        return None
+        return True
+    charset = _param(ctype_value, "charset") if ctype_value is not None else None
+    if isinstance(charset, _Complex):
+        return False
     cte = (cte_value or "").lower()
     if cte == "quoted-printable":
         payload = binascii.a2b_qp(body)
     elif cte == "base64":
         payload = _b64decode(b"".join(body.splitlines()))
     elif cte in _UUENCODE:
-        return _COMPLEX
+        return False
     else:
         payload = body
-    text = decode_bytes(payload, charset)
-    if ctype == "text/html":
-        text = html_to_text(text) or ""
-    text = text.replace("\r\n", "\n").strip()
-    return text or None
+    text = decode_bytes(payload, charset.lower() if charset is not None else None)
+    (plain if ctype == "text/plain" else html).append(text)
+    return True
 
 
-def _charset_param(value: str) -> str | _Complex | None:
-    """``Message.get_content_charset()`` for a plain Content-Type value."""
+def _multipart_parts(ctype_value: str, body: bytes) -> list[tuple[dict[str, str], bytes]] | None:
+    """The parts of a multipart body as (first raw header values, body), or None.
+
+    The email feedparser's reading (compat32): the boundary is the ``boundary``
+    parameter unquoted and right-stripped; a boundary line is ``--BOUNDARY`` at the
+    start of a line, then ``--`` for the close boundary, then only spaces and tabs;
+    the text before the first boundary line (preamble) and after the close boundary
+    (epilogue) is not a part; the line ending before a boundary line belongs to the
+    boundary. None (the email package decides) when the boundary is missing or
+    empty, the body holds a CR, no part opens before the close boundary, two
+    boundary lines are adjacent (an empty part: the feedparser swallows the second
+    line, even a close one), the close boundary is missing, or a part's header
+    block is not plain (a part without headers, a blank first line, is text/plain).
+    """
+    found = _param(ctype_value, "boundary")
+    if found is None or isinstance(found, _Complex):
+        return None
+    boundary = unquote(found).rstrip()
+    if not boundary or b"\r" in body:
+        return None
+    sep = b"\n--" + boundary.encode("ascii")
+    text = b"\n" + body  # every line now follows a "\n"; offsets below are into text
+    marks: list[tuple[int, int]] = []  # (start of the boundary line, start of the next)
+    at = text.find(sep)
+    closed = False
+    while at >= 0:
+        eol = text.find(b"\n", at + 1)
+        line_end = len(text) if eol < 0 else eol
+        rest = text[at + len(sep) : line_end]
+        close = rest.startswith(b"--")
+        if not (rest[2:] if close else rest).strip(b" \t"):
+            if close and not marks:
+                return None
+            marks.append((at + 1, line_end + 1))
+            if close:
+                closed = True
+                break
+        at = text.find(sep, line_end)
+    if not closed:
+        return None
+    parts = []
+    for (_, start), (end, _) in pairwise(marks):
+        part = text[start : end - 1]
+        if part[:1] == b"\n":  # no header block: text/plain, the body after the blank line
+            parts.append(({}, part[1:]))
+            continue
+        simple = split_simple(part)
+        if simple is None:
+            return None
+        _, first, part_body = simple
+        parts.append((first, part_body))
+    return parts
+
+
+def _filename(disposition: str | None, ctype_value: str | None) -> str | _Complex | None:
+    """``Message.get_filename()`` (Content-Disposition's filename, else Content-Type's name)."""
+    found = _param(disposition, "filename") if disposition is not None else None
+    if found is None and ctype_value is not None:
+        found = _param(ctype_value, "name")
+    if found is None or isinstance(found, _Complex):
+        return found
+    return unquote(found).strip()
+
+
+def _param(value: str, name: str) -> str | _Complex | None:
+    """``Message.get_param(name)`` of a plain header value (unquoted), or None if absent."""
     if "\\" in value or "*" in value:
         return _COMPLEX
     pieces = value.split(";")
     if '"' in value and any(piece.count('"') % 2 for piece in pieces):
         return _COMPLEX
     for piece in pieces:
-        name, sep, param = piece.partition("=")
-        if name.strip().lower() == "charset":
-            return unquote(param.strip()).lower() if sep else ""
+        key, sep, param = piece.partition("=")
+        if key.strip().lower() == name:
+            return unquote(param.strip()) if sep else ""
     return None
 
 
