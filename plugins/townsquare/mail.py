@@ -96,6 +96,7 @@ import binascii
 import codecs
 import gzip
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -108,7 +109,7 @@ from email.utils import parseaddr, parsedate_to_datetime, unquote
 from itertools import pairwise
 from typing import IO, Any
 
-from townsquare.records import Item, Rejected, Row
+from townsquare.records import Item, Rejected, Row, to_json_text
 from townsquare.text import html_to_text
 
 log = logging.getLogger(__name__)
@@ -777,6 +778,19 @@ def _hash64(text: str) -> int:
     )
 
 
+@dataclass(slots=True)
+class Parsed:
+    """A message read into a row, before the run-wide checks (``MessageBuilder.accept``)."""
+
+    values: dict[str, Any]
+    raw: dict[str, Any] | str
+    """The raw record (``Row.raw``), or its JSON text when read in a worker process."""
+    key: int
+    """64-bit hash of the message id."""
+    content: int
+    """64-bit hash of from, sent_at, subject and body: tells copies from conflicts."""
+
+
 @dataclass
 class MessageBuilder:
     """Turns ``RawMessage``s into ``mail_messages`` rows (see the module docstring).
@@ -801,6 +815,43 @@ class MessageBuilder:
         fixed_list: str | None = None,
     ) -> Item | None:
         """A Row, a Rejected, or None (an identical duplicate, or sent before ``since``)."""
+        return self.accept(
+            self.parse(raw, archive_url, fallback_list=fallback_list, fixed_list=fixed_list)
+        )
+
+    def accept(self, parsed: Parsed | Rejected) -> Item | None:
+        """The run-wide checks, in read order: duplicate message ids, then ``since``."""
+        if isinstance(parsed, Rejected):
+            return parsed
+        values = parsed.values
+        seen = self._seen.get(parsed.key)
+        if seen is not None:
+            if seen == parsed.content:
+                self.duplicates_dropped += 1
+                return None
+            record = json.loads(parsed.raw) if isinstance(parsed.raw, str) else parsed.raw
+            return Rejected(
+                ENTITY,
+                f"duplicate Message-ID {values['message_id']} with different content "
+                "(the first message with this id was kept)",
+                _with_excerpt(record, values["body_text"]),
+                native_id=values["message_id"],
+            )
+        self._seen[parsed.key] = parsed.content
+        if self.since is not None and values["sent_at"] < self.since:
+            self.skipped_since += 1
+            return None
+        return Row(ENTITY, values, parsed.raw)
+
+    def parse(
+        self,
+        raw: RawMessage,
+        archive_url: str,
+        *,
+        fallback_list: str | None = None,
+        fixed_list: str | None = None,
+    ) -> Parsed | Rejected:
+        """The message read on its own (no run state): a ``Parsed`` row or a Rejected."""
         simple = split_simple(raw.data)
         text: str | _Complex | None = _COMPLEX
         if simple is not None:
@@ -868,27 +919,9 @@ class MessageBuilder:
         content = _hash64(
             "\x1f".join([from_email or "", sent_at.isoformat(), subject or "", text or ""])
         )
-        key = _hash64(native)
-        seen = self._seen.get(key)
-        if seen is not None:
-            if seen == content:
-                self.duplicates_dropped += 1
-                return None
-            return Rejected(
-                ENTITY,
-                f"duplicate Message-ID {native} with different content "
-                "(the first message with this id was kept)",
-                _with_excerpt(record, text),
-                native_id=native,
-            )
-        self._seen[key] = content
-        if self.since is not None and sent_at < self.since:
-            self.skipped_since += 1
-            return None
         in_reply_to = message_ids(first.get("in-reply-to"))
         list_name = fixed_list or list_name_from_id(first.get("list-id")) or fallback_list
-        return Row(
-            ENTITY,
+        return Parsed(
             {
                 "message_id": native,
                 "message_id_generated": generated,
@@ -905,6 +938,8 @@ class MessageBuilder:
                 "body_text": text,
             },
             record,
+            key=_hash64(native),
+            content=content,
         )
 
     def _parse(self, data: bytes) -> Message:
@@ -984,3 +1019,25 @@ def _display_name(name: str) -> str | None:
 
 def _with_excerpt(record: dict[str, Any], text: str | None) -> dict[str, Any]:
     return {**record, "body_excerpt": (text or "")[:BODY_EXCERPT]}
+
+
+_BATCH_BUILDER = MessageBuilder()
+
+
+def parse_batch(
+    batch: tuple[list[RawMessage], str, str | None, str | None],
+) -> list[Parsed | Rejected]:
+    """``MessageBuilder.parse`` over (raw messages, archive, fallback list, fixed list).
+
+    Run in a worker process (``townsquare.workers``): raw records come back as JSON
+    text, which is what the lake stores and cheaper to send between processes.
+    """
+    raws, archive_url, fallback_list, fixed_list = batch
+    out: list[Parsed | Rejected] = []
+    for raw in raws:
+        parsed = _BATCH_BUILDER.parse(
+            raw, archive_url, fallback_list=fallback_list, fixed_list=fixed_list
+        )
+        parsed.raw = to_json_text(parsed.raw)
+        out.append(parsed)
+    return out

@@ -795,3 +795,99 @@ def test_odd_mime_headers_that_crashed_the_email_package_still_land(tmp_path: Pa
         ("disposition@x", "see the notes"),
         ("rfc2231@x", "X-\xff: y\n\ncaf\xe9"),
     ]
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def _outcome(c: MboxConnector) -> tuple[Any, ...]:
+    """Everything a run yields and keeps, raw records as the JSON text the lake stores."""
+    from townsquare.records import to_json_text
+
+    items = list(c.items())
+    landed = [
+        (type(i).__name__, i.values if isinstance(i, Row) else (i.reason, i.native_id))
+        for i in items
+    ]
+    raws = [to_json_text(i.raw) for i in items]
+    builder = (c.builder.duplicates_dropped, c.builder.skipped_since)
+    return landed, raws, builder, c.new_state()
+
+
+def test_worker_processes_give_the_same_rows_order_quarantine_and_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Parsing in 2 worker processes, 3 messages a batch, equals parsing in-process."""
+    import townsquare.connectors.mbox as mbox_module
+
+    monkeypatch.setattr(mbox_module, "BATCH_MESSAGES", 3)
+    multipart = (
+        b'Content-Type: multipart/alternative; boundary="b1"\n\n--b1\n'
+        b"Content-Type: text/plain\n\nplain part\n--b1\nContent-Type: text/html\n\n"
+        b"<p>html</p>\n--b1--"
+    )
+    head, _, mbody = multipart.partition(b"\n\n")
+    messages = [message(f"<m{n}@x>", body=f"message {n}".encode()) for n in range(10)]
+    messages[2] = message("<m1@x>", body=b"message 1")  # an identical copy: dropped
+    messages[5] = message("<m3@x>", body=b"another text reusing the id")  # quarantined
+    messages[6] = message("<m6@x>", date=None, envelope=b"From x")  # no date: quarantined
+    messages[7] = message("<m7@x>", extra=head, body=mbody)
+    messages[8] = message("<m8@x>", date=b"Mon, 4 Mar 2019 10:00:00 +0100")  # before since
+    write(tmp_path / "a.mbox", *messages[:6])
+    write(tmp_path / "b.mbox", *messages[6:], b"From x Mon Mar  4 10:00:00 2024\nSubject: cut")
+    kinds = {}
+    for workers in ("0", "2"):
+        c = connector(tmp_path, since="2020-01-01", workers=workers, parallel_min_bytes="0")
+        with caplog.at_level(logging.INFO, logger="townsquare.connectors.mbox"):
+            kinds[workers] = _outcome(c)
+        assert c._pool is None  # closed at the end of the run
+    assert caplog.text.count("parsing in 2 worker processes") == 1
+    assert kinds["2"] == kinds["0"]
+    landed, _, builder, _ = kinds["2"]
+    assert [kind for kind, _ in landed] == ["Row"] * 4 + ["Rejected"] * 2 + ["Row"] * 2 + [
+        "Rejected"
+    ]
+    assert builder == (1, 1)
+    assert landed[6][1]["body_text"] == "plain part"
+
+
+def test_the_ugly_fixture_reads_alike_in_workers() -> None:
+    got = {
+        workers: _outcome(
+            connector(FIXTURES / "ugly.mbox.gz", workers=workers, parallel_min_bytes=0)
+        )
+        for workers in (0, 1)
+    }
+    assert got[0] == got[1]
+
+
+def test_small_files_are_parsed_in_process_and_bad_worker_options_are_clear(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path / "x.mbox", message())
+    c = connector(path, workers=2)  # default threshold: 32 MiB
+    assert len(rows(list(c.items()))) == 1 and c._pool is None
+    with pytest.raises(ValueError, match="option workers: expected 'auto' or a number"):
+        connector(path, workers="many")
+    with pytest.raises(ValueError, match="option parallel_min_bytes: expected a number"):
+        connector(path, parallel_min_bytes="big")
+
+
+def test_pipeline_lands_the_same_files_with_workers(tmp_path: Path) -> None:
+    messages = [message(f"<p{n}@x>", body=f"body {n}".encode()) for n in range(30)]
+    mbox = write(tmp_path / "in" / "list.mbox", *messages)
+    landed = {}
+    for workers in ("0", "1"):
+        lake = tmp_path / f"lake{workers}"
+        source = SourceConfig(
+            type="mbox",
+            name="list",
+            location=str(mbox),
+            options={"workers": workers, "parallel_min_bytes": 0},
+        )
+        result = ingest_source(source, lake=str(lake), credentials={})
+        assert result.rows == 30
+        [part] = sorted(lake.glob("raw/mail_messages/**/*.parquet"))
+        table = pq.read_table(part).drop_columns(["ingested_at", "run_id"])
+        landed[workers] = table.to_pylist()
+    assert landed["0"] == landed["1"]
