@@ -112,6 +112,31 @@ def test_deterministic_for_a_seed(synth: Path, tmp_path: Path) -> None:
         generate(SCALE, stranger, seed=42)
 
 
+def test_git_history_written_by_several_fast_import_processes_is_the_same(
+    synth: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fast-import restarted every 40 commits (every 150,000 in production): the same
+    commits, refs and files (GH Archive pushes carry the SHAs), more than one pack."""
+    import townsquare.synth.git as synth_git
+
+    monkeypatch.setattr(synth_git, "IMPORT_COMMITS", 40)
+    sliced = tmp_path / "sliced"
+    generate(SCALE, sliced, seed=42)
+    assert _tree_digest(sliced) == _tree_digest(synth)
+    assert _commits(sliced) == _commits(synth)
+
+    def refs(root: Path) -> str:
+        return subprocess.run(
+            ["git", "-C", str(root / "git" / "borealis.git"), "show-ref"],
+            capture_output=True, check=True, text=True,
+        ).stdout  # fmt: skip
+
+    assert refs(sliced) == refs(synth)
+    packs = list((sliced / "git" / "borealis.git" / "objects" / "pack").glob("*.pack"))
+    commits = len(_commits(synth))
+    assert commits > 80 and len(packs) >= commits // 40 - 1
+
+
 def test_volumes_are_linear(synth: Path, tmp_path: Path) -> None:
     small = read_manifest(synth)
     double = generate(SCALE * 2, tmp_path / "double", seed=42)

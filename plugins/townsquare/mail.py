@@ -120,6 +120,8 @@ BODY_EXCERPT = 2000
 """Characters of the body kept in ``raw`` of a rejected message."""
 
 _BLANK = (b"\n", b"\r\n")
+SPLIT_BLOCK = 1 << 20
+"""Bytes ``MboxSplitter`` reads at a time."""
 _ASCTIME = re.compile(
     rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s+"
     rb"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\s+(\d{1,2})\s+"
@@ -263,71 +265,132 @@ class MboxSplitter:
             yield from self._split()
 
     def _split(self) -> Iterator[RawMessage]:
-        it = iter(self.stream)
-        offset = self.start
-        envelope: bytes | None = None
-        msg_start = offset
-        lines: list[bytes] = []
-        prev_blank = True
-        in_headers = False
-        body_at = 0  # index in ``lines`` of the first body line
-        line = next(it, None)
-        while line is not None:
-            nxt = next(it, None)
-            if envelope is None:
-                if line in _BLANK or (offset == 0 and line.strip(b"\xef\xbb\xbf\r\n") == b""):
-                    self._digest.update(line)
-                    offset += len(line)
-                    self.landed = offset
-                    line = nxt
-                    continue
-                if not line.lstrip(b"\xef\xbb\xbf").startswith(b"From "):
-                    if self.start:
-                        raise MboxResumeError(
-                            f"mbox: {self.label}: the resume offset (byte {self.start}) is not "
-                            f"at a 'From ' line, found {line[:60]!r}"
-                        )
-                    where = "" if offset == 0 else f" at byte {offset}"
-                    raise MboxFormatError(
-                        f"mbox: {self.label} is not an mbox file: expected a 'From ' line"
-                        f"{where}, found {line[:60]!r}"
+        """Cut the stream into messages, reading it in blocks of ``SPLIT_BLOCK`` bytes.
+
+        Lines are what iterating over the binary stream gives (split after each LF).
+        Boundaries are found with ``bytes.find`` for LF + ``From `` (the candidate
+        lines), each then checked as ``_is_envelope`` says; the bytes of a message are
+        one slice. The buffer holds the message being cut plus one block.
+        """
+        read = self.stream.read
+        buf = b""
+        base = self.start  # the stream offset of buf[0]
+        eof = False
+
+        def fill(keep: int) -> int:
+            """Drop ``buf[:keep]`` and read a block: the shift of positions, -1 at the end."""
+            nonlocal buf, base, eof
+            if eof:
+                return -1
+            block = read(SPLIT_BLOCK)
+            if not block:
+                eof = True
+                return -1
+            buf = buf[keep:] + block
+            base += keep
+            return keep
+
+        # blank lines (and a byte-order mark) before the first envelope
+        pos = 0
+        while True:
+            eol = buf.find(b"\n", pos)
+            while eol < 0:
+                shift = fill(pos)
+                if shift < 0:
+                    break
+                pos -= shift
+                eol = buf.find(b"\n", pos)
+            line = buf[pos:] if eol < 0 else buf[pos : eol + 1]
+            if not line:
+                return
+            if line in _BLANK or (base + pos == 0 and line.strip(b"\xef\xbb\xbf\r\n") == b""):
+                self._digest.update(line)
+                pos += len(line)
+                self.landed = base + pos
+                continue
+            if not line.lstrip(b"\xef\xbb\xbf").startswith(b"From "):
+                if self.start:
+                    raise MboxResumeError(
+                        f"mbox: {self.label}: the resume offset (byte {self.start}) is not "
+                        f"at a 'From ' line, found {line[:60]!r}"
                     )
-                envelope, msg_start, in_headers, prev_blank = line, offset, True, False
-            elif (
-                prev_blank
-                and line.startswith(b"From ")
-                and (
-                    _ASCTIME.search(line) is not None
-                    or (nxt is not None and _KNOWN_HEADER.match(nxt) is not None)
+                where = "" if base + pos == 0 else f" at byte {base + pos}"
+                raise MboxFormatError(
+                    f"mbox: {self.label} is not an mbox file: expected a 'From ' line"
+                    f"{where}, found {line[:60]!r}"
                 )
-            ):
-                yield self._finish(envelope, lines, msg_start, offset, in_headers, True)
-                envelope, lines, msg_start, in_headers, prev_blank = line, [], offset, True, False
-            else:
-                lines.append(line)
-                prev_blank = line in _BLANK
-                if prev_blank and in_headers:
-                    in_headers = False
-                    body_at = len(lines)
-            offset += len(line)
-            line = nxt
-        if envelope is not None:
-            # at the end of the input, a message is known to be whole only when a blank
-            # line follows its body (the mbox terminator): a writer may be mid-body
-            ended = not in_headers and len(lines) > body_at and lines[-1] in _BLANK
-            yield self._finish(envelope, lines, msg_start, offset, in_headers, ended)
+            break
+
+        start = pos  # the envelope of the message being cut
+        while True:
+            env_end = buf.find(b"\n", start)
+            while env_end < 0:
+                shift = fill(start)
+                if shift < 0:
+                    break
+                start -= shift
+                env_end = buf.find(b"\n", start)
+            env_end = len(buf) if env_end < 0 else env_end + 1
+            # the next envelope: a From line after a blank line ("\n" or "\r\n") that
+            # is not the envelope itself
+            k = env_end - 1
+            boundary = -1
+            while env_end < len(buf) or not eof:
+                q = buf.find(b"\nFrom ", k)
+                if q < 0:
+                    if eof:
+                        break
+                    k = max(k, len(buf) - 6)
+                    shift = fill(start)
+                    if shift >= 0:
+                        start, env_end, k = start - shift, env_end - shift, k - shift
+                    continue
+                blank = (q >= env_end and buf[q - 1] == 10) or (
+                    q - 1 >= env_end and buf[q - 2 : q] == b"\n\r"
+                )
+                if not blank:
+                    k = q + 1
+                    continue
+                eol = buf.find(b"\n", q + 1)
+                after = buf.find(b"\n", eol + 1) if eol >= 0 else -1
+                if after < 0 and not eof:
+                    shift = fill(start)
+                    if shift > 0:
+                        start, env_end, k = start - shift, env_end - shift, q - shift
+                    else:
+                        k = q
+                    continue
+                line = buf[q + 1 :] if eol < 0 else buf[q + 1 : eol + 1]
+                nxt = None
+                if eol >= 0 and eol + 1 < len(buf):
+                    nxt = buf[eol + 1 :] if after < 0 else buf[eol + 1 : after + 1]
+                if _ASCTIME.search(line) is not None or (
+                    nxt is not None and _KNOWN_HEADER.match(nxt) is not None
+                ):
+                    boundary = q + 1
+                    break
+                k = q + 1
+            if boundary >= 0:
+                yield self._finish(
+                    buf[start:env_end], buf[env_end:boundary], base + start, True, True
+                )
+                start = boundary
+                continue
+            # the last message: whole when a blank line ends its headers, and another
+            # one ends the stream after at least one more line (the mbox terminator)
+            rest = buf[env_end:]
+            lines = rest.split(b"\n")
+            lines = [line + b"\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+            body_at = next((n + 1 for n, line in enumerate(lines) if line in _BLANK), None)
+            complete = body_at is not None
+            ended = complete and len(lines) > body_at and lines[-1] in _BLANK
+            yield self._finish(buf[start:env_end], rest, base + start, complete, ended)
+            return
 
     def _finish(
-        self,
-        envelope: bytes,
-        lines: list[bytes],
-        start: int,
-        end: int,
-        in_headers: bool,
-        ended: bool,
+        self, envelope: bytes, raw: bytes, start: int, complete: bool, ended: bool
     ) -> RawMessage:
-        raw = b"".join(lines)
-        complete = not in_headers
+        end = start + len(envelope) + len(raw)
         landed = complete and ended
         if landed:
             self._digest.update(envelope)
@@ -869,16 +932,15 @@ class MessageBuilder:
                 text = body_text(msg)
             except Exception as exc:  # the email package has its own bugs
                 return self._unparseable(raw, archive_url, exc)
-            first_raw = {}
-            for name, value in raw_headers:
-                first_raw.setdefault(name.lower(), value)
         assert not isinstance(text, _Complex)
-        headers = [(name, header_text(value) or "") for name, value in raw_headers]
-        first = {name: header_text(value) or "" for name, value in first_raw.items()}
+        headers = [[name, header_text(value) or ""] for name, value in raw_headers]
+        first: dict[str, str] = {}  # the first value of each name, as compat32's get()
+        for name, value in headers:
+            first.setdefault(name.lower(), value)
         envelope = decode_bytes(raw.envelope)
         record: dict[str, Any] = {
             "envelope": envelope,
-            "headers": [[n, v] for n, v in headers],
+            "headers": headers,
             "archive_url": archive_url,
             "offset": raw.start,
         }
