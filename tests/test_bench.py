@@ -160,5 +160,5 @@ def test_targets_by_hand() -> None:
         "| dbt:full | 600.0 | 900.0 | 250.5 | 3.0 | n/a | int_activities 120.0, "
         "int_identities 80.2 |" in md
     )
-    assert "git log --numstat alone runs at 4.00x Perceval" in md
+    assert "two processes a batch), writes 4.00x Perceval's items/s" in md
     assert "writes 4,000 commits/s; Townsquare's git ingest runs at 50% of that." in md

@@ -444,6 +444,55 @@ def test_history_is_read_in_batches_each_by_its_own_git_log(tmp_path: Path) -> N
         connector(repo.path, log_batch=0)
 
 
+def _spy_git(tmp_path: Path, script: str = "") -> tuple[Path, Path]:
+    """A git that records each command (log, rev-list) and runs ``script`` first."""
+    calls = tmp_path / "calls.txt"
+    spy = tmp_path / "spy-git"
+    spy.write_text(
+        f"#!{sys.executable}\n"
+        "import os, sys\n"
+        f"with open({str(calls)!r}, 'a') as f:\n"
+        "    f.write(next((a for a in sys.argv[1:] if a in ('log', 'rev-list')), '-') + '\\n')\n"
+        f"{script}"
+        f"os.execv({GIT!r}, [{GIT!r}, *sys.argv[1:]])\n"
+    )
+    spy.chmod(spy.stat().st_mode | stat.S_IXUSR)
+    return spy, calls
+
+
+def test_a_large_batch_is_read_by_two_git_processes_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each batch's second half runs in its own git while the first half streams in:
+    the same rows in the same order; a git failing on the second half fails the run."""
+    import townsquare.connectors.git as git_module
+
+    repo = Repo(tmp_path / "r")
+    for n in range(9):
+        repo.commit(f"main {n}", {"f": f"{n}\n" * (n + 1)})
+    whole = rows(collect(repo.path))
+    monkeypatch.setattr(git_module, "LOG_SPLIT_MIN", 2)
+    spy, calls = _spy_git(tmp_path)
+    halves = rows(collect(repo.path, log_batch=5, git_binary=str(spy)))
+    assert halves == whole and len(whole) == 9
+    walked = [c for c in calls.read_text().split() if c != "-"]
+    # 9 commits in batches of 5 and 4: each split in two (a batch of 4 needs 2 x 2)
+    assert walked == ["rev-list", "log", "log", "log", "log"]
+    # the git of a batch's second half (started first) fails: the run fails
+    (tmp_path / "f").mkdir()
+    state = tmp_path / "logs-started"
+    failing, _ = _spy_git(
+        tmp_path / "f",
+        "if 'log' in sys.argv:\n"
+        f"    n = os.path.getsize({str(state)!r}) if os.path.exists({str(state)!r}) else 0\n"
+        f"    open({str(state)!r}, 'a').write('x')\n"
+        "    if n == 0:\n"
+        "        sys.stderr.write('fatal: bad object\\n'); sys.exit(128)\n",
+    )
+    with pytest.raises(GitError, match="bad object"):
+        collect(repo.path, log_batch=5, git_binary=str(failing))
+
+
 def test_detached_head_and_bare_repositories(tmp_path: Path) -> None:
     repo = Repo(tmp_path / "r")
     first = repo.commit("first")

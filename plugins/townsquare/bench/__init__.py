@@ -12,8 +12,8 @@ pick instead.
    over HTTP by ``RecordedServer``), one child process per source: records/s, peak RSS.
 4. Landing limit: pyarrow alone writing each source's already-parsed rows
    (``steps.landing_limit``): the parse overhead as a ratio; and git alone writing the
-   ``git log --numstat`` the git connector reads (``steps.git_log``), the ceiling of
-   any git reader that reports diff stats.
+   ``git log --numstat`` the git connector reads, run as it runs it
+   (``steps.git_log``), the ceiling of a git reader that reports diff stats.
 5. Perceval (``bench.perceval``, its own venv) on the same mbox folder and git
    repository: items/s for each and the ratio.
 6. dbt full build (``dbt build``, empty warehouse).
