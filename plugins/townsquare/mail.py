@@ -290,16 +290,21 @@ class MboxSplitter:
             base += keep
             return keep
 
+        def line_end(at: int) -> tuple[int, int]:
+            """(the LF ending the line at ``at``, -1 at the end; ``at`` after any shift)."""
+            eol = buf.find(b"\n", at)
+            while eol < 0:
+                shift = fill(at)
+                if shift < 0:
+                    break
+                at -= shift
+                eol = buf.find(b"\n", at)
+            return eol, at
+
         # blank lines (and a byte-order mark) before the first envelope
         pos = 0
         while True:
-            eol = buf.find(b"\n", pos)
-            while eol < 0:
-                shift = fill(pos)
-                if shift < 0:
-                    break
-                pos -= shift
-                eol = buf.find(b"\n", pos)
+            eol, pos = line_end(pos)
             line = buf[pos:] if eol < 0 else buf[pos : eol + 1]
             if not line:
                 return
@@ -323,13 +328,7 @@ class MboxSplitter:
 
         start = pos  # the envelope of the message being cut
         while True:
-            env_end = buf.find(b"\n", start)
-            while env_end < 0:
-                shift = fill(start)
-                if shift < 0:
-                    break
-                start -= shift
-                env_end = buf.find(b"\n", start)
+            env_end, start = line_end(start)
             env_end = len(buf) if env_end < 0 else env_end + 1
             # the next envelope: a From line after a blank line ("\n" or "\r\n") that
             # is not the envelope itself

@@ -413,37 +413,6 @@ def test_every_branch_and_tag_each_commit_once(tmp_path: Path) -> None:
     }
 
 
-def test_history_is_read_in_batches_each_by_its_own_git_log(tmp_path: Path) -> None:
-    """git rev-list lists the commits once; a git log per batch of log_batch reads them:
-    the same rows, in the same order, as one batch, each commit once, merges included."""
-    repo = Repo(tmp_path / "r")
-    for n in range(4):
-        repo.commit(f"main {n}", {"f": f"{n}\n"})
-    repo.git("checkout", "-q", "-b", "side", "HEAD~2")
-    for n in range(2):
-        repo.commit(f"side {n}", {"g": f"{n}\n"})
-    repo.git("checkout", "-q", "main")
-    repo.git("merge", "-q", "--no-ff", "-m", "merge side", "side")
-    calls = tmp_path / "calls.txt"
-    spy = tmp_path / "spy-git"
-    spy.write_text(
-        f"#!{sys.executable}\n"
-        "import os, sys\n"
-        f"with open({str(calls)!r}, 'a') as f:\n"
-        "    f.write(next((a for a in sys.argv[1:] if a in ('log', 'rev-list')), '-') + '\\n')\n"
-        f"os.execv({GIT!r}, [{GIT!r}, *sys.argv[1:]])\n"
-    )
-    spy.chmod(spy.stat().st_mode | stat.S_IXUSR)
-    whole = rows(collect(repo.path))
-    batched = rows(collect(repo.path, log_batch=3, git_binary=str(spy)))
-    assert len(whole) == 7 and len({r["sha"] for r in whole}) == 7
-    assert batched == whole
-    walked = [c for c in calls.read_text().split() if c != "-"]
-    assert walked == ["rev-list", "log", "log", "log"]  # 7 commits, 3 a batch
-    with pytest.raises(ValueError, match="log_batch must be at least 1"):
-        connector(repo.path, log_batch=0)
-
-
 def _spy_git(tmp_path: Path, script: str = "") -> tuple[Path, Path]:
     """A git that records each command (log, rev-list) and runs ``script`` first."""
     calls = tmp_path / "calls.txt"
@@ -458,6 +427,28 @@ def _spy_git(tmp_path: Path, script: str = "") -> tuple[Path, Path]:
     )
     spy.chmod(spy.stat().st_mode | stat.S_IXUSR)
     return spy, calls
+
+
+def test_history_is_read_in_batches_each_by_its_own_git_log(tmp_path: Path) -> None:
+    """git rev-list lists the commits once; a git log per batch of log_batch reads them:
+    the same rows, in the same order, as one batch, each commit once, merges included."""
+    repo = Repo(tmp_path / "r")
+    for n in range(4):
+        repo.commit(f"main {n}", {"f": f"{n}\n"})
+    repo.git("checkout", "-q", "-b", "side", "HEAD~2")
+    for n in range(2):
+        repo.commit(f"side {n}", {"g": f"{n}\n"})
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", "merge side", "side")
+    spy, calls = _spy_git(tmp_path)
+    whole = rows(collect(repo.path))
+    batched = rows(collect(repo.path, log_batch=3, git_binary=str(spy)))
+    assert len(whole) == 7 and len({r["sha"] for r in whole}) == 7
+    assert batched == whole
+    walked = [c for c in calls.read_text().split() if c != "-"]
+    assert walked == ["rev-list", "log", "log", "log"]  # 7 commits, 3 a batch
+    with pytest.raises(ValueError, match="log_batch must be at least 1"):
+        connector(repo.path, log_batch=0)
 
 
 def test_a_large_batch_is_read_by_two_git_processes_at_once(

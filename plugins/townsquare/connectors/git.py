@@ -120,7 +120,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, ClassVar
@@ -297,6 +297,20 @@ class Git:
             raise GitError(_failure(args[0], proc.returncode, proc.stderr))
         return proc.stdout
 
+    def popen(self, args: Sequence[str], errors: IO[bytes]) -> subprocess.Popen[bytes]:
+        """Start git with stdin and stdout piped and stderr to ``errors``: a file, since a
+        pipe nobody reads could fill up and block git."""
+        try:
+            return subprocess.Popen(
+                self.argv(*args),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                env=self.env,
+            )
+        except FileNotFoundError:
+            raise GitError(f"git: executable not found: {self.binary}") from None
+
     def stream(
         self,
         *args: str,
@@ -311,26 +325,11 @@ class Git:
         kills git.
         """
         read = reader or split_records
-        # stderr goes to a file: a pipe nobody reads could fill up and block git
         with tempfile.TemporaryFile() as errors:
-            try:
-                proc = subprocess.Popen(
-                    self.argv(*args),
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=errors,
-                    env=self.env,
-                )
-            except FileNotFoundError:
-                raise GitError(f"git: executable not found: {self.binary}") from None
+            proc = self.popen(args, errors)
             assert proc.stdin is not None and proc.stdout is not None
             try:
-                # git reads all the revisions before it writes; if it exited early
-                # (a broken pipe), its exit status says why
-                with contextlib.suppress(BrokenPipeError):
-                    proc.stdin.write(stdin)
-                with contextlib.suppress(BrokenPipeError):
-                    proc.stdin.close()
+                _feed(proc.stdin, stdin)
 
                 def check_exit() -> None:
                     code = proc.wait()
@@ -346,6 +345,15 @@ class Git:
                 proc.wait()
 
 
+def _feed(pipe: IO[bytes], data: bytes) -> None:
+    """Write git's input and close it. git reads all of it before it writes; if it
+    exited early (a broken pipe), its exit status says why."""
+    with contextlib.suppress(BrokenPipeError):
+        pipe.write(data)
+    with contextlib.suppress(BrokenPipeError):
+        pipe.close()
+
+
 class _Drained:
     """A git command whose output a thread reads into memory from the start.
 
@@ -359,16 +367,10 @@ class _Drained:
         self.args = args
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         try:
-            self.proc = subprocess.Popen(
-                git.argv(*args),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self._errors,
-                env=git.env,
-            )
-        except FileNotFoundError:
+            self.proc = git.popen(args, self._errors)
+        except GitError:
             self._errors.close()
-            raise GitError(f"git: executable not found: {git.binary}") from None
+            raise
         self._blocks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._drain, args=(stdin,), daemon=True)
         self._thread.start()
@@ -377,10 +379,7 @@ class _Drained:
         proc = self.proc
         assert proc.stdin is not None and proc.stdout is not None
         try:
-            with contextlib.suppress(BrokenPipeError):
-                proc.stdin.write(stdin)
-            with contextlib.suppress(BrokenPipeError):
-                proc.stdin.close()
+            _feed(proc.stdin, stdin)
             while block := proc.stdout.read1(CHUNK):
                 self._blocks.put(block)
         except (OSError, ValueError):  # closed under us by close()
