@@ -4,8 +4,9 @@ Shared by the ``mbox`` and ``pipermail`` connectors. Nothing here does I/O beyon
 reading the binary stream it is given.
 
 Splitting (``MboxSplitter``)
-    The stream is read in binary, line by line, so memory holds one message at a
-    time whatever the file size (``mailbox.mbox`` indexes the whole file first).
+    The stream is read in binary, in blocks of ``SPLIT_BLOCK`` bytes cut into lines
+    (split after each LF), so memory holds one message and one block whatever the
+    file size (``mailbox.mbox`` indexes the whole file first).
     Gzip input is detected by its magic bytes, not by the name (``open_stream``):
     Pipermail serves plain text under ``.txt.gz`` names and the other way round.
     A message starts at a ``From `` line at the start of the stream, or after a

@@ -2,8 +2,8 @@
 
 A connector that spends most of its time in pure-Python parsing (mbox) hands batches
 of raw records to worker processes while the main process keeps splitting the input
-and landing what comes back: on a 2-core machine one worker roughly doubles the
-throughput.
+and landing what comes back. On 2 cores, mbox at scale 1 (140k messages): 11.5 s
+in-process, 9.4 s with one worker, 7.4 s with two (the default there).
 
 Workers are forked where the platform can (Linux): a forked worker starts in
 milliseconds and does not import the caller's ``__main__`` again, which ``spawn``

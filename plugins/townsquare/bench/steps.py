@@ -123,8 +123,8 @@ def git_log(args: dict[str, Any]) -> dict[str, Any]:
         LOG_BATCH,
         LOG_SPLIT_MIN,
         REF_PREFIXES,
+        DrainedCommand,
         Git,
-        _Drained,
         sha_batches,
     )
 
@@ -137,7 +137,7 @@ def git_log(args: dict[str, Any]) -> dict[str, Any]:
     for batch in git.stream("rev-list", "--stdin", stdin=tips, reader=sha_batches(LOG_BATCH)):
         middle = len(batch) // 2 if len(batch) >= 2 * LOG_SPLIT_MIN else len(batch)
         halves = [half for half in (batch[:middle], batch[middle:]) if half]
-        runs = [_Drained(git, log_args, b"".join(sha + b"\n" for sha in h)) for h in halves]
+        runs = [DrainedCommand(git, log_args, b"".join(sha + b"\n" for sha in h)) for h in halves]
         try:
             for run in runs:
                 while block := run.read():

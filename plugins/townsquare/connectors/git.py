@@ -354,7 +354,7 @@ def _feed(pipe: IO[bytes], data: bytes) -> None:
         pipe.close()
 
 
-class _Drained:
+class DrainedCommand:
     """A git command whose output a thread reads into memory from the start.
 
     So git runs now, on another core, while the caller still reads an earlier
@@ -417,13 +417,13 @@ def _log_halves(
 
     git spends its time on the diffs, one commit after the other on one core: the
     second half of the batch runs in a second git at the same time (its output read
-    into memory, ``_Drained``) while the first half streams in.
+    into memory, ``DrainedCommand``) while the first half streams in.
     """
     if len(batch) < 2 * LOG_SPLIT_MIN:
         yield from git.stream(*args, stdin=b"".join(sha + b"\n" for sha in batch))
         return
     middle = len(batch) // 2
-    second = _Drained(git, args, b"".join(sha + b"\n" for sha in batch[middle:]))
+    second = DrainedCommand(git, args, b"".join(sha + b"\n" for sha in batch[middle:]))
     try:
         yield from git.stream(*args, stdin=b"".join(sha + b"\n" for sha in batch[:middle]))
         yield from split_records(second, second.check_exit)  # type: ignore[arg-type]
