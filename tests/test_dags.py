@@ -215,6 +215,7 @@ def test_transform_runs_dbt_build_through_cosmos_by_default(config: Path) -> Non
         "TOWNSQUARE_WAREHOUSE": str(base / "data" / "wh.duckdb"),
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test",
         "DBT_TARGET_PATH": str(dbt_project_dir() / "target"),
         "DBT_LOG_PATH": str(dbt_project_dir() / "logs"),
     }

@@ -327,6 +327,7 @@ def test_dbt_build_env_adds_the_projects_target_and_log_folders(dbt_project: Pat
         "TOWNSQUARE_WAREHOUSE": "/wh/w.duckdb",
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test",
         "DBT_TARGET_PATH": str(dbt_project / "target"),
         "DBT_LOG_PATH": str(dbt_project / "logs"),
     }

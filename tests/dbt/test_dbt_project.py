@@ -1311,3 +1311,36 @@ def test_source_columns_match_lake_schema(yml: str, entity: str) -> None:
     declared = [(c["name"], c["data_type"]) for c in tables[0]["columns"]]
     expected = [(f.name, ARROW_TO_DUCKDB[str(f.type)]) for f in ENTITIES[entity].schema]
     assert declared == expected
+
+
+def test_production_builds_skip_unit_tests_unless_told_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI, the DAGs and the bench call dbt through townsquare.build.run_dbt with
+    paths.dbt_env: unit tests (fixed inputs) are skipped there, as dbt advises for
+    production; this suite's own builds run them (test_every_build_passed_all_tests).
+    DBT_EXCLUDE_RESOURCE_TYPES set in the environment, even empty, wins."""
+    from townsquare.build import run_dbt as production_dbt
+
+    monkeypatch.setenv("TOWNSQUARE_ID_SALT", "unit-tests")
+
+    def kinds() -> dict[str, int]:
+        result = production_dbt(
+            ["ls", "--resource-type", "unit_test", "test", "--output", "json",
+             "--output-keys", "resource_type"],
+            lake=str(tmp_path / "lake"),
+            warehouse=str(tmp_path / "warehouse.duckdb"),
+            target_path=str(tmp_path / "target"),
+        )  # fmt: skip
+        counts: dict[str, int] = {}
+        for line in result.result:
+            kind = json.loads(line)["resource_type"]
+            counts[kind] = counts.get(kind, 0) + 1
+        return counts
+
+    monkeypatch.delenv("DBT_EXCLUDE_RESOURCE_TYPES", raising=False)
+    skipped = kinds()
+    assert "unit_test" not in skipped and skipped["test"] > 100, skipped
+    monkeypatch.setenv("DBT_EXCLUDE_RESOURCE_TYPES", "")
+    everything = kinds()
+    assert everything["unit_test"] >= 30 and everything["test"] == skipped["test"], everything
