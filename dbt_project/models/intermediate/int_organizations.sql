@@ -3,6 +3,7 @@
     organization_rules) and every CRM account no community organization matched (customers
     the community never saw: organization = the account's first registrable business domain,
     else `account:<id>`), with the matched account, the first community touch and people.
+    An account is matched to one community organization at most (see account_matching).
 -#}
 {{ config(materialized='table') }}
 
@@ -75,13 +76,34 @@ touches as (
     group by organization
 ),
 
+-- an account belongs to one community organization at most (two organizations can match
+-- the same account, by two of its domains or by a domain and an override; each would
+-- otherwise count it as a customer and its revenue): an override first, then the earliest
+-- first touch, then the name. An organization matched only by staff or bots is not in the
+-- community: its account stays unmatched (below), not lost
+community_matches as (
+    select matches.*
+    from community
+    inner join matches
+        on community.organization = matches.organization
+    left join touches
+        on community.organization = touches.organization
+    qualify row_number() over (
+        partition by matches.account_key
+        order by
+            matches.match_rule = 'override' desc,
+            touches.first_touch_at asc nulls last,
+            community.organization asc
+    ) = 1
+),
+
 account_domain_entries as (
     select
         accounts.account_key,
         unnest(accounts.domains) as domain,
         generate_subscripts(accounts.domains, 1) as position
     from accounts
-    where accounts.account_key not in (select matches.account_key from matches)
+    where accounts.account_key not in (select community_matches.account_key from community_matches)
 ),
 
 account_first_domains as (
@@ -114,7 +136,7 @@ unmatched_accounts as (
     from accounts
     left join account_first_domains
         on accounts.account_key = account_first_domains.account_key
-    where accounts.account_key not in (select matches.account_key from matches)
+    where accounts.account_key not in (select community_matches.account_key from community_matches)
 ),
 
 final as (
@@ -134,7 +156,7 @@ final as (
     from community
     left join touches
         on community.organization = touches.organization
-    left join matches
+    left join community_matches as matches
         on community.organization = matches.organization
     union all
     select

@@ -20,6 +20,10 @@ stages as (
     select * from {{ ref('int_person_stages') }}
 ),
 
+identities as (
+    select * from {{ ref('int_identities') }}
+),
+
 weights as (
     select * from {{ ref('lead_score_weights') }}
 ),
@@ -36,11 +40,7 @@ factors as (
 ),
 
 engaged_organizations as (
-    select distinct person_organizations.organization
-    from person_organizations
-    inner join stages
-        on person_organizations.person_id = stages.person_id
-    where stages.reached_engaged
+    {{ engaged_organizations('person_organizations', 'stages', 'identities') }}
 ),
 
 recent_activity as (

@@ -12,13 +12,14 @@ stages as (
     select * from {{ ref('int_person_stages') }}
 ),
 
--- an organization is engaged when at least one of its people reached the engaged stage
+identities as (
+    select * from {{ ref('int_identities') }}
+),
+
+-- an organization is engaged when at least one of its people (not staff, not a bot) reached
+-- the engaged stage
 engaged_organizations as (
-    select distinct person_organizations.organization
-    from person_organizations
-    inner join stages
-        on person_organizations.person_id = stages.person_id
-    where stages.reached_engaged
+    {{ engaged_organizations('person_organizations', 'stages', 'identities') }}
 ),
 
 cohort as (
@@ -45,7 +46,8 @@ by_channel as (
         count(*) filter (where is_engaged) as engaged_organizations,
         count(*) filter (where has_intent) as organizations_with_intent,
         count(*) filter (where has_intent and is_customer) as paying_customers,
-        count(*) filter (where is_customer) as customers
+        count(*) filter (where is_customer) as customers,
+        count(*) filter (where is_customer and business_users > 0) as converted_customers
     from cohort
     group by month, acquisition_channel
 ),
@@ -59,7 +61,8 @@ all_channels as (
         count(*) filter (where is_engaged) as engaged_organizations,
         count(*) filter (where has_intent) as organizations_with_intent,
         count(*) filter (where has_intent and is_customer) as paying_customers,
-        count(*) filter (where is_customer) as customers
+        count(*) filter (where is_customer) as customers,
+        count(*) filter (where is_customer and business_users > 0) as converted_customers
     from cohort
     group by month
 ),
@@ -86,12 +89,16 @@ select
     cast(
         case when organizations_with_intent > 0 then paying_customers / organizations_with_intent end as double
     ) as paying_rate,
-    cast(case when business_users > 0 then customers / business_users end as double) as business_user_to_customer_rate,
+    -- customers with business users only: each counted customer brings at least one to the
+    -- denominator, so the rate never passes 1
+    cast(
+        case when business_users > 0 then converted_customers / business_users end as double
+    ) as business_user_to_customer_rate,
     cast({{ var('customer_benchmark_rate', 0.01) }} as double) as benchmark_rate,
     cast(
         case
             when business_users > 0
-                then customers / business_users / {{ var('customer_benchmark_rate', 0.01) }}
+                then converted_customers / business_users / {{ var('customer_benchmark_rate', 0.01) }}
         end as double
     ) as rate_vs_benchmark
 from unioned
