@@ -7,8 +7,11 @@ import os
 import time
 
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
-from townsquare.pipeline import fewer_gc_passes
+from townsquare.config import SourceConfig
+from townsquare.pipeline import GC_THRESHOLD, fewer_gc_passes, ingest_source
 from townsquare.workers import OrderedPool, auto_workers, parse_workers
 
 
@@ -65,4 +68,50 @@ def test_fewer_gc_passes_is_scoped() -> None:
     assert gc.get_threshold() == before
     with pytest.raises(RuntimeError), fewer_gc_passes(777):
         raise RuntimeError
+    assert gc.get_threshold() == before
+
+
+FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:wfw="http://wellformedweb.org/CommentAPI/"
+     xmlns:slash="http://purl.org/rss/1.0/modules/slash/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel><title>Blog</title><link>{base}/</link>
+  <item><title>First</title><link>{base}/first/</link><guid isPermaLink="false">{base}/?p=1</guid>
+    <pubDate>Mon, 05 Jan 2026 10:00:00 +0000</pubDate>
+    <wfw:commentRss>{base}/first/feed/</wfw:commentRss><slash:comments>1</slash:comments></item>
+</channel></rss>
+"""
+COMMENTS = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>
+  <title>Comments on: First</title><link>{base}/first/</link>
+  <item><title>By: Ana</title><link>{base}/first/#comment-11</link><dc:creator>Ana</dc:creator>
+    <pubDate>Mon, 05 Jan 2026 12:00:00 +0000</pubDate><guid isPermaLink="false">{base}/?p=1#comment-11</guid>
+    <description>Nice</description></item>
+</channel></rss>
+"""
+
+
+def test_a_landing_run_collects_garbage_less_often_while_it_runs(
+    httpserver: HTTPServer, tmp_path
+) -> None:
+    """ingest_source runs the connector's items() under fewer_gc_passes: the feed server (a
+    thread of this process) sees the raised threshold when the connector fetches the comment
+    feed (the main feed is read before, for the run id), and the old one after the run."""
+    seen: dict[str, int] = {}
+    base = httpserver.url_for("").rstrip("/")
+
+    def serve(text: str):
+        def handler(request: Request) -> Response:
+            seen[request.path] = gc.get_threshold()[0]
+            return Response(text.format(base=base), content_type="application/rss+xml")
+
+        return handler
+
+    httpserver.expect_request("/feed/").respond_with_handler(serve(FEED))
+    httpserver.expect_request("/first/feed/").respond_with_handler(serve(COMMENTS))
+    before = gc.get_threshold()
+    assert before[0] != GC_THRESHOLD
+    source = SourceConfig(type="feed", name="blog", location=f"{base}/feed/")
+    result = ingest_source(source, lake=str(tmp_path / "lake"), credentials={})
+    assert result.rows == 2  # the post and its comment
+    assert seen == {"/feed/": before[0], "/first/feed/": GC_THRESHOLD}
     assert gc.get_threshold() == before
