@@ -38,7 +38,12 @@ def config(airflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         "  - {type: discourse, name: forum, location: 'https://forum.example.org'}\n"
     )
     monkeypatch.setenv("TOWNSQUARE_CONFIG", str(path))
-    for name in ("TOWNSQUARE_DBT_EXECUTION_MODE", "TOWNSQUARE_LAKE", "TOWNSQUARE_WAREHOUSE"):
+    for name in (
+        "TOWNSQUARE_DBT_EXECUTION_MODE",
+        "TOWNSQUARE_LAKE",
+        "TOWNSQUARE_WAREHOUSE",
+        "DBT_EXCLUDE_RESOURCE_TYPES",
+    ):
         monkeypatch.delenv(name, raising=False)
     return path
 

@@ -321,7 +321,10 @@ def test_transform_mode(dbt_project: Path, monkeypatch: pytest.MonkeyPatch, capl
     assert orch.transform_mode() == orch.DEFAULT_EXECUTION_MODE
 
 
-def test_dbt_build_env_adds_the_projects_target_and_log_folders(dbt_project: Path) -> None:
+def test_dbt_build_env_adds_the_projects_target_and_log_folders(
+    dbt_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DBT_EXCLUDE_RESOURCE_TYPES", raising=False)
     assert orch.dbt_build_env("/lake", "/wh/w.duckdb") == {
         "TOWNSQUARE_LAKE": "/lake",
         "TOWNSQUARE_WAREHOUSE": "/wh/w.duckdb",

@@ -23,7 +23,10 @@ COLUMNS = """
     message_key, list_name, subject, thread_subject, sent_at, in_reply_to, "references",
     parent_message_id, parent_rule, thread_root_message_id, thread_depth, _lake_file
 """
-SUBJECTS = ("Build fails", "Release plan", "Docs typo", "Roadmap")
+SUBJECTS = (
+    "Build fails", "Release plan", "Docs typo", "Roadmap", "CI flaky", "Logo",
+    "Meetup", "Security", "Packaging", "Windows", "Translations", "Licence",
+)  # fmt: skip
 
 
 def rows(warehouse: Path) -> list[tuple]:
@@ -41,6 +44,17 @@ def written_last(warehouse: Path) -> list[str]:
                 f"(select max(_computed_at) from staging.{MODEL}) order by 1"
             ).fetchall()
         ]
+
+
+def subject_parents(warehouse: Path) -> set[str]:
+    """The messages some stored message has as its subject parent."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {
+            parent
+            for (parent,) in con.execute(
+                f"select parent_message_id from staging.{MODEL} where parent_rule = 'subject'"
+            ).fetchall()
+        }
 
 
 @dataclass
@@ -113,11 +127,11 @@ def random_message(rng: random.Random, i: int, n: int, start: datetime) -> dict:
         in_reply_to=f"<{some_id()}>" if rng.random() < 0.5 else None,
         references=[f"<{some_id()}>" for _ in range(rng.choice([0, 0, 1, 2, 3]))],
     )
-    row["list_name"] = rng.choice(["dev", "dev", "users"])
+    row["list_name"] = rng.choice(["dev", "dev", "users", None])
     return row
 
 
-@pytest.mark.parametrize("seed", [7, 2024])
+@pytest.mark.parametrize("seed", [1, 8, 9])
 def test_incremental_threading_matches_a_full_rebuild_every_day(
     archive: Archive, seed: int
 ) -> None:
@@ -156,6 +170,23 @@ def test_incremental_threading_matches_a_full_rebuild_every_day(
                 messages[i] = row
                 changed.append(row)
             archive.land(f"d{day}c", at + timedelta(hours=1), changed)
+            # yesterday's first file is re-run late yesterday, rewritten in place with one of
+            # its messages changed (not one changed today): the run deletes the stored rows
+            # of that file before it reads the file again
+            before = days[day - 1][: len(days[day - 1]) // 2]
+            kept = [i for i in before if messages[i] not in changed]
+            # preferably a subject parent (its replies must be released if it moves)
+            parents = subject_parents(archive.warehouse)
+            kept = [i for i in kept if f"m{i}@x" in parents] or kept
+            if kept:
+                i = rng.choice(kept)
+                row = dict(messages[i])
+                row["subject"] = rng.choice(SUBJECTS)
+                row["list_name"] = rng.choice(["dev", "users", None])
+                row["sent_at"] = row["sent_at"] + timedelta(days=rng.choice([-2, 2, 40]))
+                messages[i] = row
+            yesterday = utc(2024, 3, day, 23)
+            archive.land(f"d{day - 1}a", yesterday, [messages[i] for i in before])
             # an earlier day's first landing is withdrawn (its messages are gone unless landed
             # again). Not a file of changed messages: that would bring back the versions they
             # replaced, which an incremental run does not read again (a known gap, README)
@@ -220,3 +251,25 @@ def test_a_daily_run_rewrites_only_the_messages_it_changes(archive: Archive) -> 
     depth = {row[0]: (row[9], row[10]) for row in after}
     assert depth["dev:c@x"] == ("c@x", 0)
     assert depth["dev:e@x"] == ("c@x", 2)
+
+
+def test_a_message_that_leaves_its_subject_releases_the_replies_it_parented(
+    archive: Archive,
+) -> None:
+    """Y's parent is A by the subject rule; A's file is re-run in place with another subject:
+    the run deletes A's stored row before it reads the file again, yet Y must lose its
+    parent (found in review: Y kept parent A)."""
+    t = utc(2024, 2, 1, 9)
+    at = utc(2024, 3, 1, 1)
+    archive.land("f", at, [message("<a@x>", "Ann", "ann@x.example", "Plans", t)])
+    archive.land(
+        "g", at, [message("<y@x>", "Yan", "yan@x.example", "Re: Plans", t + timedelta(days=4))]
+    )
+    first = {row[0]: (row[7], row[8], row[10]) for row in archive.build()}
+    assert first["dev:y@x"] == ("a@x", "subject", 1)
+    archive.land(
+        "f", at + timedelta(hours=5), [message("<a@x>", "Ann", "ann@x.example", "Budget", t)]
+    )
+    after = {row[0]: (row[7], row[8], row[9], row[10]) for row in archive.build()}
+    assert after["dev:y@x"] == (None, None, "y@x", 0)
+    assert written_last(archive.warehouse) == ["dev:a@x", "dev:y@x"]

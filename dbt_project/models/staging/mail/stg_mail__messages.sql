@@ -10,7 +10,8 @@
     the batch can change:
     - the parent is chosen again for the batch's messages, the stored messages naming one
       of its new ids (In-Reply-To or References: a parent that lands late), the stored
-      messages whose parent is gone (its file was removed), and, per list and subject the
+      messages whose subject parent it replaces (that message may have left the subject),
+      those whose parent is gone (its file was removed), and, per list and subject the
       batch touches, the messages from the earliest touched date to the subject window
       (`mail_subject_thread_days`) past the latest (the subject rule looks back that far);
     - root and depth are walked again for the messages whose parent changed and every
@@ -136,13 +137,23 @@ arrived as materialized (
 ),
 
 -- the messages whose parent is chosen again: the batch; stored messages naming an arrived
--- id (In-Reply-To or References: a late parent); stored messages whose parent is gone (its
+-- id (In-Reply-To or References: a late parent); stored messages whose subject parent the
+-- batch replaces (it may have left the subject, list or date: its stored row may be gone
+-- already, deleted with its rewritten file); stored messages whose parent is gone (its
 -- file was removed)
 reparent_seeds as materialized (
     select
         source,
         message_id
     from batch
+    union
+    select
+        known.source,
+        known.message_id
+    from {{ this }} as known
+    semi join batch
+        on known.source = batch.source and known.parent_message_id = batch.message_id
+    where known.parent_rule = 'subject'
     union
     select
         known.source,
